@@ -1,0 +1,416 @@
+"""One live connection: the task that holds the SDK client open, and the
+translation of whatever goes wrong into one readable mcpnb error.
+
+The SDK's ``async with Client(...)`` must be entered and left by the same task,
+so each connection has a *holder* task on the background loop that enters the
+client, reports ready, and waits to be told to close. Requests run in other
+tasks on the same loop and share the client, so several can be in flight.
+
+Failure modes and what the person sees (all through ``translate``):
+
+- the command cannot be spawned, exits during the handshake, or never answers
+  it: ``ServerStartError``/``ConnectError`` with the stderr tail and exit code;
+- the server dies mid-call: ``ConnectionLost`` within milliseconds (the SDK
+  fails every pending request when the stream ends), and the connection is
+  marked lost so later calls say the same until ``reconnect()``;
+- a request outlives its timeout: ``RequestTimeout``; the SDK has already sent
+  ``notifications/cancelled``, and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.client.client import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import LATEST_HANDSHAKE_VERSION, LATEST_MODERN_VERSION, MODERN_PROTOCOL_VERSIONS
+
+from .errors import (
+    ConfigError,
+    ConnectError,
+    ConnectionClosed,
+    ConnectionLost,
+    MCPNBError,
+    ProtocolError,
+    RequestTimeout,
+    ServerError,
+    ServerStartError,
+)
+from .masking import Redactor
+from .process import ProcessWatch, StderrTail
+from .targets import Target
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = ["Link", "protocol_mode", "negotiated_era"]
+
+logger = logging.getLogger("mcpnb")
+
+# Lines of stderr quoted in an error message.
+STDERR_LINES_IN_ERRORS = 15
+# How long close() waits for the SDK's orderly shutdown before cancelling it
+# (the SDK itself escalates stdin-close -> SIGTERM -> SIGKILL within ~6 s).
+CLOSE_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 60.0
+
+_PROTOCOLS = {
+    None: ("auto", None),
+    "auto": ("auto", None),
+    "legacy": ("legacy", None),
+    "handshake": ("legacy", None),
+    LATEST_HANDSHAKE_VERSION: ("legacy", None),
+    "modern": ("auto", LATEST_MODERN_VERSION),
+    "stateless": ("auto", LATEST_MODERN_VERSION),
+    LATEST_MODERN_VERSION: ("auto", LATEST_MODERN_VERSION),
+}
+
+
+def protocol_mode(protocol: str | None) -> tuple[str, str | None]:
+    """``protocol=`` -> (the SDK's connect mode, the modern version required or None)."""
+    if protocol not in _PROTOCOLS:
+        choices = ", ".join(repr(p) for p in _PROTOCOLS if p)
+        raise ConfigError(f"Unknown protocol {protocol!r}.", hint=f"use None (negotiate) or one of {choices}.")
+    return _PROTOCOLS[protocol]
+
+
+class Link:
+    """The SDK client of one connection, held open by one task on the loop.
+
+    Every method runs on the background loop.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        protocol: str | None,
+        timeout: float | None,
+        connect_timeout: float | None,
+        message_handler: Callable[[Any], Awaitable[None]] | None = None,
+        logging_callback: Callable[[Any], Awaitable[None]] | None = None,
+        client_info: types.Implementation | None = None,
+    ) -> None:
+        self.target = target
+        self.redact = Redactor(target.secrets())
+        self.mode, self.required_version = protocol_mode(protocol)
+        self.timeout = timeout
+        self.connect_timeout = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        self._message_handler = message_handler
+        self._logging_callback = logging_callback
+        self._client_info = client_info
+        self.client: Client | None = None
+        self.stderr: StderrTail | None = None
+        self.watch: ProcessWatch | None = None
+        self.lost: MCPNBError | None = None  # why the live connection ended, once it has
+        self.closed = False
+        self._scope: anyio.CancelScope | None = None
+        self._closing: anyio.Event | None = None
+        self._ready: anyio.Event | None = None
+        self._done: anyio.Event | None = None
+        self._hold_error: BaseException | None = None
+
+    # -- opening and closing ---------------------------------------------------------
+
+    async def open(self) -> None:
+        """Start the holder task and wait until the client is connected."""
+        self._closing, self._ready, self._done = anyio.Event(), anyio.Event(), anyio.Event()
+        if self.target.kind == "stdio":
+            self.stderr = StderrTail()
+            self.watch = ProcessWatch(self.target.transport(self.stderr.file))
+            transport: Any = self.watch
+        else:
+            transport = self.target.transport()
+        asyncio.get_running_loop().create_task(self._hold(transport))
+        with anyio.move_on_after(self.connect_timeout) as waited:
+            await self._ready.wait()
+        if waited.cancelled_caught:
+            await self._abort()
+            self._release_stderr()
+            raise self._start_failure(
+                f"Server {self.target.name!r} did not finish connecting within {self.connect_timeout:g} s.",
+                hint="check that the command starts an MCP server on stdio (and logs nothing to stdout), "
+                "or raise connect_timeout=.",
+                timed_out=True,
+            )
+        self._release_stderr()
+        if self.client is None:
+            await self._done.wait()
+            raise self._start_failure_from(self._hold_error)
+        version = self.client.protocol_version
+        if self.required_version and version != self.required_version:
+            await self.close()
+            raise ProtocolError(
+                f"Server {self.target.name!r} does not speak protocol {self.required_version}; "
+                f"it negotiated {version}.",
+                hint="connect without protocol= to use the version it offers.",
+            )
+
+    async def _hold(self, transport: Any) -> None:
+        assert self._closing and self._ready and self._done
+        try:
+            with anyio.CancelScope() as self._scope:
+                client = Client(
+                    transport,
+                    mode=self.mode,
+                    read_timeout_seconds=self.timeout,
+                    message_handler=self._message_handler,
+                    logging_callback=self._logging_callback,
+                    client_info=self._client_info,
+                )
+                async with client:
+                    self.client = client
+                    self._ready.set()
+                    await self._closing.wait()
+        except BaseException as exc:  # recorded and reported, never raised into the loop
+            self._hold_error = exc
+            if self.client is not None and not self.closed:
+                self.lost = self._lost_error(exc)
+        finally:
+            self.client = None
+            self._ready.set()
+            self._done.set()
+
+    async def close(self) -> None:
+        """Leave the client orderly (the SDK stops the process); cancel if it takes too long."""
+        self.closed = True
+        if self._closing is None or self._done is None:
+            return
+        self._closing.set()
+        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await self._done.wait()
+        if not self._done.is_set():
+            await self._abort()
+
+    async def _abort(self) -> None:
+        if self._scope is not None:
+            self._scope.cancel()
+        if self._done is not None:
+            with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+                await self._done.wait()
+
+    def _release_stderr(self) -> None:
+        if self.stderr is not None:
+            self.stderr.release_writer()
+
+    # -- using the client ------------------------------------------------------------
+
+    def require_client(self) -> Client:
+        """The live client, or the error that says why there is none."""
+        if self.client is not None and self.lost is None:
+            return self.client
+        if self.lost is not None:
+            raise copy.copy(self.lost)
+        if self.closed:
+            raise ConnectionClosed(
+                f"The connection to {self.target.name!r} is closed.",
+                hint="connect again with mcpnb.connect(...) or server.reconnect().",
+            )
+        raise self._lost_error(self._hold_error)
+
+    async def request(
+        self, action: str, make: Callable[[Client], Awaitable[Any]], *, timeout: float | None = None
+    ) -> Any:
+        """Run one SDK call on the live client; any failure becomes one mcpnb error.
+
+        ``timeout`` is only used to word a timeout error; the call applies it.
+        """
+        client = self.require_client()
+        try:
+            return await make(client)
+        except MCPNBError:
+            raise
+        except Exception as exc:
+            error = await self.translate(exc, action, timeout=timeout)
+            raise error from None
+        except BaseExceptionGroup as group:
+            if _only_cancellation(group):
+                raise
+            error = await self.translate(group, action, timeout=timeout)
+            raise error from None
+
+    async def translate(self, exc: BaseException, action: str, *, timeout: float | None = None) -> MCPNBError:
+        """The one mcpnb error that says what ``exc`` means for ``action``."""
+        leaf = _leaf(exc)
+        if isinstance(leaf, MCPNBError):
+            return leaf
+        if isinstance(leaf, MCPError):
+            if leaf.code == types.CONNECTION_CLOSED:
+                if self.closed:
+                    return ConnectionClosed(f"{action} was stopped: the connection to {self.target.name!r} was closed.")
+                self.lost = self._lost_error(leaf)  # later calls fail fast while we wait
+                await self._settle_process()
+                self.lost = self._lost_error(leaf)
+                return copy.copy(self.lost)
+            if leaf.code == types.REQUEST_TIMEOUT:
+                return RequestTimeout(
+                    f"{action} got no answer within {_seconds(timeout, self.timeout)}; the request was cancelled.",
+                    hint="the connection is still usable; pass a larger timeout= to the call or to connect().",
+                )
+            hint = None
+            if leaf.code == types.METHOD_NOT_FOUND:
+                hint = "the server does not offer this feature (see server.info.capabilities)."
+            return ServerError(
+                f"{action} failed: the server answered with error {leaf.code}: {self.redact(leaf.message)}",
+                code=leaf.code,
+                data=leaf.data,
+                hint=hint,
+            )
+        if isinstance(leaf, TimeoutError):
+            return RequestTimeout(f"{action} got no answer within {_seconds(timeout, self.timeout)}.")
+        if _is_validation_error(leaf) or _is_schema_violation(leaf):
+            return ProtocolError(f"{action}: the server sent an invalid result: {self.redact(_first_line(leaf))}")
+        if _is_network_error(leaf):
+            self.lost = ConnectionLost(
+                f"{action} failed: lost the connection to {self.target.name!r} ({self.redact(_describe(leaf))}).",
+                hint="server.reconnect() connects again.",
+            )
+            return self.lost
+        return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
+
+    # -- errors with the process's last words ------------------------------------------
+
+    async def _settle_process(self) -> None:
+        """Give a dying process a moment to be reaped and its stderr to drain."""
+        if self.watch is None:
+            return
+        for _ in range(50):
+            if self.watch.returncode is not None:
+                break
+            await anyio.sleep(0.01)
+        if self.stderr is not None:
+            await anyio.to_thread.run_sync(self.stderr.wait_drained, 0.2)
+
+    def _stderr_tail(self) -> str:
+        if self.stderr is None:
+            return ""
+        return self.redact(self.stderr.text(STDERR_LINES_IN_ERRORS))
+
+    def _exit_text(self) -> str:
+        code = self.watch.returncode if self.watch else None
+        if code is None:
+            return ""
+        return f" (exit code {code})" if code >= 0 else f" (killed by signal {-code})"
+
+    def _lost_error(self, cause: BaseException | None) -> ConnectionLost:
+        what = self.target.describe()
+        leaf = _leaf(cause) if cause is not None else None
+        detail = "" if leaf is None or _is_closed(leaf) else f": {self.redact(_describe(leaf))}"
+        if self.target.kind == "stdio":
+            message = f"Server {self.target.name!r} exited{self._exit_text()}{detail}."
+        else:
+            message = f"Lost the connection to {self.target.name!r} ({what}){detail}."
+        return ConnectionLost(
+            message,
+            exit_code=self.watch.returncode if self.watch else None,
+            stderr=self._stderr_tail(),
+            hint="server.reconnect() starts it again.",
+        )
+
+    def _start_failure_from(self, exc: BaseException | None) -> ConnectError:
+        leaf = _leaf(exc) if exc is not None else None
+        name = self.target.name
+        if isinstance(leaf, (FileNotFoundError, PermissionError, NotADirectoryError)):
+            return ServerStartError(
+                f"Could not start server {name!r}: {self.redact(leaf.strerror or str(leaf))}: "
+                f"{self.redact(self.target.command or '')!r}.",
+                hint="check the command name and that it is installed (and on PATH).",
+            )
+        if isinstance(leaf, MCPNBError):
+            return ConnectError(leaf.message, hint=leaf.hint)
+        if self.target.kind == "stdio":
+            if leaf is None or _is_closed(leaf):
+                why = f"exited while connecting{self._exit_text()}"
+            else:
+                why = f"failed while connecting{self._exit_text()}: {self.redact(_describe(leaf))}"
+            return self._start_failure(f"Server {name!r} {why}.", hint=_start_hint(self.target))
+        detail = self.redact(_describe(leaf)) if leaf is not None else "unknown error"
+        return ConnectError(
+            f"Could not connect to {name!r} ({self.target.describe()}): {detail}.",
+            hint="check the URL and that the server is running.",
+        )
+
+    def _start_failure(self, message: str, *, hint: str | None, timed_out: bool = False) -> ConnectError:
+        if self.target.kind != "stdio":
+            return ConnectError(message, hint=hint)
+        return ServerStartError(
+            message,
+            exit_code=None if timed_out else (self.watch.returncode if self.watch else None),
+            stderr=self._stderr_tail(),
+            hint=hint,
+        )
+
+
+def _start_hint(target: Target) -> str:
+    return "run the command in a terminal to see what it does: " + target.describe().removeprefix("stdio: ")
+
+
+def _leaf(exc: BaseException | None) -> BaseException | None:
+    """The exception that explains a (possibly nested) exception group."""
+    if exc is None:
+        return None
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_leaf(e) for e in exc.exceptions]
+        meaningful = [e for e in leaves if e is not None and not isinstance(e, (anyio.get_cancelled_exc_class(),))]
+        ranked = sorted(meaningful, key=lambda e: 0 if isinstance(e, (MCPError, OSError, MCPNBError)) else 1)
+        return ranked[0] if ranked else (leaves[0] if leaves else exc)
+    return exc
+
+
+def _only_cancellation(group: BaseExceptionGroup) -> bool:
+    cancelled = anyio.get_cancelled_exc_class()
+    return all(isinstance(e, cancelled) or (isinstance(e, BaseExceptionGroup) and _only_cancellation(e))
+               for e in group.exceptions)
+
+
+def _seconds(timeout: float | None, default: float | None) -> str:
+    value = timeout if timeout is not None else default
+    return f"{value:g} s" if value is not None else "the timeout"
+
+
+def _is_closed(exc: BaseException) -> bool:
+    return isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED or isinstance(
+        exc, (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
+    )
+
+
+def _is_validation_error(exc: BaseException) -> bool:
+    from pydantic import ValidationError
+
+    return isinstance(exc, ValidationError)
+
+
+def _is_schema_violation(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "structured content" in text or "Invalid schema for tool" in text or "InputRequiredResult" in text
+    )
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    import httpx2
+
+    return isinstance(exc, (httpx2.TransportError, ConnectionError))
+
+
+def _describe(exc: BaseException) -> str:
+    text = _first_line(exc)
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def negotiated_era(version: str | None) -> str:
+    """'stateless' for 2026-07-28 and later, 'handshake' for the initialize era."""
+    return "stateless" if version in MODERN_PROTOCOL_VERSIONS else "handshake"

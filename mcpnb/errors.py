@@ -1,0 +1,176 @@
+"""Every error mcpnb raises, as one tree under one base class.
+
+A notebook user should read one message that says what went wrong and what to
+do next, never a raw ``ExceptionGroup`` or a screen of anyio frames. So the
+connection layer catches what the SDK, anyio and the OS raise, and re-raises
+one of these::
+
+    MCPNBError                  base class: catch this to catch anything mcpnb raises
+    ├── ConfigError             a bad target, option or config file; nothing was started   (ValueError)
+    ├── ConnectError            the server could not be reached or did not finish connecting
+    │   └── ServerStartError    a stdio server failed to start or exited while starting
+    ├── ConnectionLost          an open connection died (the server crashed or went away)
+    ├── ConnectionClosed        the connection was closed with close() or replaced
+    ├── NotFound                no tool, prompt or resource by that name   (KeyError)
+    ├── InvalidArguments        arguments do not match the tool's input schema   (ValueError)
+    ├── RequestTimeout          no answer within the timeout; the request was cancelled   (TimeoutError)
+    ├── ServerError             the server answered a request with a JSON-RPC error
+    ├── ProtocolError           the server broke the protocol (bad result, wrong era, endless pages)
+    └── ToolError               raised by ToolResult.raise_for_error() for a result with isError
+
+An interrupt (Jupyter's stop button, Ctrl-C) stays a ``KeyboardInterrupt``, as
+Python users expect; the request it interrupted is cancelled first.
+
+Messages never contain secrets: the connection layer passes them through its
+redactor (see ``masking``) before they are raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "MCPNBError",
+    "ConfigError",
+    "ConnectError",
+    "ServerStartError",
+    "ConnectionLost",
+    "ConnectionClosed",
+    "NotFound",
+    "InvalidArguments",
+    "RequestTimeout",
+    "ServerError",
+    "ProtocolError",
+    "ToolError",
+]
+
+
+class MCPNBError(Exception):
+    """Base class of every error mcpnb raises.
+
+    ``str(error)`` is the message, followed by a hint line when there is
+    something the user can do about it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\nHint: {self.hint}"
+        return self.message
+
+
+class ConfigError(MCPNBError, ValueError):
+    """A target, option or config file is wrong; nothing was started."""
+
+
+class ConnectError(MCPNBError):
+    """The server could not be reached, or it did not finish connecting."""
+
+
+class _ProcessDetails(MCPNBError):
+    """Adds what a local server process left behind: its exit code and stderr tail."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        stderr: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.stderr.strip():
+            tail = "\n".join("  " + line for line in self.stderr.rstrip().splitlines())
+            text += f"\nLast lines of its stderr:\n{tail}"
+        if self.hint:
+            text += f"\nHint: {self.hint}"
+        return text
+
+
+class ServerStartError(_ProcessDetails, ConnectError):
+    """A stdio server failed to start or exited before the connection was made.
+
+    ``exit_code`` is the process's exit status (None if it could not be
+    started at all, or is still running); ``stderr`` is the tail of what it
+    wrote to standard error, with secrets masked.
+    """
+
+
+class ConnectionLost(_ProcessDetails):
+    """An open connection died: the server crashed, exited or went away.
+
+    Carries ``exit_code`` and ``stderr`` like :class:`ServerStartError` when
+    the server was a local process. ``server.reconnect()`` starts it again.
+    """
+
+
+class ConnectionClosed(MCPNBError):
+    """The connection was closed (by ``close()``, ``close_all()`` or being replaced)."""
+
+
+class NotFound(MCPNBError, KeyError):
+    """No tool, prompt, resource or template by that name.
+
+    ``suggestions`` holds close matches from the server's own listing.
+    """
+
+    def __init__(self, message: str, *, suggestions: Sequence[str] = (), hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.suggestions = list(suggestions)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return MCPNBError.__str__(self)
+
+
+class InvalidArguments(MCPNBError, ValueError):
+    """Arguments do not match a tool's input schema (or a prompt's declared
+    arguments); nothing was sent.
+
+    ``problems`` lists ``(field, message)`` pairs, one per bad field.
+    """
+
+    def __init__(
+        self, name: str, problems: Sequence[tuple[str, str]], *, kind: str = "tool", hint: str | None = None
+    ) -> None:
+        lines = "\n".join(f"  - {field}: {message}" for field, message in problems)
+        super().__init__(f"Invalid arguments for {kind} {name!r}:\n{lines}", hint=hint)
+        self.name = name
+        self.kind = kind
+        self.problems = list(problems)
+
+
+class RequestTimeout(MCPNBError, TimeoutError):
+    """No answer within the timeout. The request was cancelled on the server
+    and the connection is still usable."""
+
+
+class ServerError(MCPNBError):
+    """The server answered with a JSON-RPC error (``code``, ``data`` as sent)."""
+
+    def __init__(self, message: str, *, code: int | None = None, data: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.data = data
+
+
+class ProtocolError(MCPNBError):
+    """The server broke the protocol: a malformed result, a structured result
+    that does not match its output schema, the wrong era, or endless pages."""
+
+
+class ToolError(MCPNBError):
+    """A tool reported failure (``isError``); raised on request by
+    ``ToolResult.raise_for_error()``. ``result`` is the ToolResult."""
+
+    def __init__(self, message: str, *, result: object = None) -> None:
+        super().__init__(message)
+        self.result = result

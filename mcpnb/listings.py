@@ -1,0 +1,155 @@
+"""What a server offers: tools, resources, templates and prompts, as plain objects.
+
+Each item is a small frozen view over the SDK's model (kept as ``.raw``) with
+the fields a person reaches for, named the Python way. A ``Listing`` holds the
+complete list (every page fetched) and behaves like a read-only mapping keyed
+by name that iterates over items: ``len(tools)``, ``for tool in tools``,
+``"search" in tools``, ``tools["search"]``, ``tools.names``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import mcp_types as types
+
+from .errors import NotFound
+
+__all__ = ["Tool", "Resource", "ResourceTemplate", "Prompt", "Listing"]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool the server offers."""
+
+    name: str
+    title: str | None
+    description: str | None
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    annotations: types.ToolAnnotations | None
+    raw: types.Tool = field(repr=False)
+
+    @classmethod
+    def from_sdk(cls, tool: types.Tool) -> Tool:
+        title = tool.title or (tool.annotations.title if tool.annotations else None)
+        return cls(tool.name, title, tool.description, dict(tool.input_schema or {}),
+                   tool.output_schema, tool.annotations, tool)
+
+    @property
+    def parameters(self) -> list[str]:
+        """Argument names, required ones first, in schema order."""
+        props = list((self.input_schema.get("properties") or {}).keys())
+        required = set(self.input_schema.get("required") or ())
+        return [p for p in props if p in required] + [p for p in props if p not in required]
+
+    @property
+    def required(self) -> list[str]:
+        return list(self.input_schema.get("required") or ())
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource the server lists."""
+
+    uri: str
+    name: str
+    title: str | None
+    description: str | None
+    mime_type: str | None
+    size: int | None
+    raw: types.Resource = field(repr=False)
+
+    @classmethod
+    def from_sdk(cls, resource: types.Resource) -> Resource:
+        return cls(str(resource.uri), resource.name, resource.title, resource.description,
+                   resource.mime_type, resource.size, resource)
+
+
+@dataclass(frozen=True)
+class ResourceTemplate:
+    """A parameterised resource (an RFC 6570 URI template)."""
+
+    uri_template: str
+    name: str
+    title: str | None
+    description: str | None
+    mime_type: str | None
+    raw: types.ResourceTemplate = field(repr=False)
+
+    @classmethod
+    def from_sdk(cls, template: types.ResourceTemplate) -> ResourceTemplate:
+        return cls(template.uri_template, template.name, template.title, template.description,
+                   template.mime_type, template)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt template the server offers."""
+
+    name: str
+    title: str | None
+    description: str | None
+    arguments: list[types.PromptArgument]
+    raw: types.Prompt = field(repr=False)
+
+    @classmethod
+    def from_sdk(cls, prompt: types.Prompt) -> Prompt:
+        return cls(prompt.name, prompt.title, prompt.description, list(prompt.arguments or []), prompt)
+
+
+Item = TypeVar("Item", Tool, Resource, ResourceTemplate, Prompt)
+
+
+class Listing(Generic[Item]):
+    """A complete, read-only list of one kind of item, looked up by name."""
+
+    def __init__(self, kind: str, server: str, items: Sequence[Item], key: str = "name") -> None:
+        self.kind = kind  # "tool", "resource", ...
+        self.server = server
+        self._items = list(items)
+        self._by_key = {getattr(item, key): item for item in self._items}
+        if key != "name":  # resources are also found by their name
+            for item in self._items:
+                self._by_key.setdefault(item.name, item)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, (Tool, Resource, ResourceTemplate, Prompt)):
+            return key in self._items
+        return key in self._by_key
+
+    def __getitem__(self, key: str | int) -> Item:
+        if isinstance(key, int):
+            return self._items[key]
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise self.not_found(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._by_key.get(key, default)
+
+    @property
+    def names(self) -> list[str]:
+        return [item.name for item in self._items]
+
+    def not_found(self, key: str) -> NotFound:
+        """The error for an unknown name, with close matches as suggestions."""
+        close = difflib.get_close_matches(key, list(self._by_key), n=3, cutoff=0.5)
+        known = ", ".join(self.names[:12]) + (", ..." if len(self) > 12 else "")
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
+            f"it has: {known}." if len(self) else f"it has no {self.kind}s.")
+        return NotFound(f"Server {self.server!r} has no {self.kind} {key!r}.", suggestions=close, hint=hint)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.names[:8]) + (", ..." if len(self) > 8 else "")
+        return f"<{len(self)} {self.kind}s of {self.server!r}: {shown}>"

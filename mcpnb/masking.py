@@ -1,0 +1,99 @@
+"""Keeping secrets out of everything a person sees or saves.
+
+Header values and environment values given to a connection are secrets: API
+keys and bearer tokens travel that way. They must never appear in a repr, an
+error message, a log line or a saved notebook. Two tools do that:
+
+- ``mask_mapping`` shows a mapping with every value replaced by ``***``;
+- ``Redactor`` remembers the secret values of one connection and replaces any
+  occurrence of them in free text (a server's stderr, an error message from
+  the SDK, a URL) with ``***``.
+
+URLs get their own treatment (``mask_url``): a password in the userinfo and
+query parameters whose names look like credentials are masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+
+# Values shorter than this are not scrubbed from free text: masking "1" or
+# "on" everywhere would garble messages and hide nothing worth hiding.
+_MIN_SECRET_LENGTH = 4
+
+_CREDENTIAL_NAME = re.compile(r"(key|token|secret|passw|auth|sig|credential|session)", re.IGNORECASE)
+
+
+def mask_mapping(values: Mapping[str, object] | None) -> dict[str, str]:
+    """The keys of ``values`` with every value shown as ``***``."""
+    return {str(key): MASK for key in (values or {})}
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its userinfo password and credential-like query values masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_CREDENTIAL_NAME.search(name) for name, _ in pairs):
+            query = urlencode([(n, MASK if _CREDENTIAL_NAME.search(n) else v) for n, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of ``url`` that ``mask_url`` hides, for a Redactor."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = []
+    if parts.password:
+        found.append(parts.password)
+    elif parts.username and "@" in parts.netloc and ":" not in parts.netloc.rpartition("@")[0]:
+        found.append(parts.username)  # a bare token used as userinfo
+    found += [v for n, v in parse_qsl(parts.query) if _CREDENTIAL_NAME.search(n)]
+    return found
+
+
+class Redactor:
+    """Replaces known secret values in free text with ``***``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Remember more secret values (short ones are ignored, see above)."""
+        for value in secrets:
+            value = str(value)
+            if len(value) >= _MIN_SECRET_LENGTH:
+                self._secrets.add(value)
+                # A bearer header's token alone is as secret as the header.
+                for word in value.split():
+                    if len(word) >= 8:
+                        self._secrets.add(word)
+        if self._secrets:
+            alternatives = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+
+    def __call__(self, text: str) -> str:
+        """``text`` with every remembered secret replaced by ``***``."""
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def __repr__(self) -> str:
+        return f"<Redactor of {len(self._secrets)} secret value(s)>"

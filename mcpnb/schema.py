@@ -1,0 +1,118 @@
+"""Checking tool arguments against the tool's input schema, before sending.
+
+Servers built on SDK 2.x no longer validate arguments for you, and a bad call
+that reaches a server comes back as a wall of pydantic text, or worse, quietly
+does the wrong thing. So ``Server.call`` checks first and names each bad field:
+
+======================================  ==========================================
+what is wrong                           what the person reads
+======================================  ==========================================
+a required argument is missing          ``b: required, missing``
+a value has the wrong type/enum/range   ``a: 'x' is not of type 'integer'``
+a nested value is wrong                 ``filters.status: 'x' is not one of [...]``
+an argument the tool does not declare   ``staus: not an argument of this tool
+                                        (did you mean 'status'?)``
+======================================  ==========================================
+
+The last rule is stricter than JSON Schema, where undeclared properties pass
+unless ``additionalProperties`` is false: a typo in an optional argument would
+otherwise be silently ignored by the server. It applies only when the schema
+declares properties and does not allow others explicitly.
+``server.call(..., validate=False)`` sends arguments unchecked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+
+__all__ = ["check_arguments", "to_json"]
+
+_validators: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """A compiled validator per schema object (compiling costs far more than checking)."""
+    cached = _validators.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    cls = validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+        validator = cls(schema)
+    except SchemaError:
+        validator = None  # a broken schema is the server's problem; do not block the call
+    if len(_validators) > 4096:
+        _validators.clear()
+    _validators[id(schema)] = (schema, validator)
+    return validator
+
+
+def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem with ``arguments`` under ``schema``, as (field, message) pairs."""
+    if not schema:
+        return []
+    problems: list[tuple[str, str]] = []
+    properties = schema.get("properties")
+    declares_only_these = (
+        isinstance(properties, Mapping)
+        and properties
+        and "additionalProperties" not in schema
+        and "patternProperties" not in schema
+    )
+    if declares_only_these:
+        for name in arguments:
+            if name not in properties:
+                close = difflib.get_close_matches(name, list(properties), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f" (it takes: {', '.join(properties)})"
+                problems.append((name, f"not an argument of this tool{hint}"))
+    validator = _validator(schema)
+    if validator is None:
+        return problems
+    problems += [_describe(error) for error in validator.iter_errors(dict(arguments))]
+    return sorted(set(problems), key=lambda problem: problem[0])
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    path = ".".join(str(part) for part in error.absolute_path)
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in (error.instance or {})]
+        field = ".".join(filter(None, [path, missing[0] if missing else ""])) or "(arguments)"
+        return field, "required, missing"
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = set((error.schema or {}).get("properties", {}))
+        extra = [name for name in error.instance if name not in allowed]
+        field = ".".join(filter(None, [path, extra[0] if extra else ""])) or "(arguments)"
+        return field, "not an argument of this tool"
+    message = error.message
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return path or "(arguments)", message
+
+
+def to_json(value: Any) -> Any:
+    """``value`` with numpy and pandas scalars, dates, sets and NaN made JSON-ready."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and getattr(value, "shape", None) == ():
+        return to_json(item())
+    tolist = getattr(value, "tolist", None)  # numpy arrays, pandas Series
+    if callable(tolist):
+        return to_json(tolist())
+    isoformat = getattr(value, "isoformat", None)  # datetime, date, pandas Timestamp
+    if callable(isoformat):
+        return isoformat()
+    return value

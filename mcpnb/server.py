@@ -1,0 +1,615 @@
+"""``Server``: one live MCP connection, with sync methods and async twins.
+
+Every operation exists three times, kept in step by construction:
+
+- ``_call(...)``, the one implementation, a coroutine that runs on mcpnb's
+  background loop (``runtime``);
+- ``call(...)``, for plain cells and scripts: runs it there and waits
+  (an interrupt cancels the request on the server);
+- ``acall(...)``, for ``await`` in a cell or any other event loop.
+
+Listings (``tools``, ``resources``, ``templates``, ``prompts``) are fetched
+whole (every page) on first use and kept until the server says the list
+changed (``notifications/*/list_changed`` in the 2025-11-25 era), or until
+``refresh()``.
+
+Open servers are kept in a registry by name: ``mcpnb.servers()`` lists them,
+``mcpnb.close_all()`` closes them, and interpreter exit (a kernel shutting down)
+closes them too, so no server process outlives the notebook.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import mcp_types as types
+
+from . import runtime
+from .connection import Link, negotiated_era
+from .errors import ConfigError, ConnectionClosed, InvalidArguments, ProtocolError
+from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
+from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
+from .schema import check_arguments, to_json
+from .targets import Target, resolve
+
+__all__ = ["Server", "connect", "aconnect", "servers", "close_all"]
+
+# Guards against a server whose cursors never end (or repeat).
+MAX_PAGES = 10_000
+# Log messages and notifications kept per connection.
+KEEP_EVENTS = 1000
+
+_UNSET: Any = object()
+_CALL_OPTIONS = ("timeout", "validate")
+
+_KINDS = {
+    # kind: (SDK list method, result attribute, item class, key field, singular, capability)
+    "tools": ("list_tools", "tools", Tool, "name", "tool", "tools"),
+    "resources": ("list_resources", "resources", Resource, "uri", "resource", "resources"),
+    "templates": ("list_resource_templates", "resource_templates", ResourceTemplate, "uri_template",
+                  "template", "resources"),
+    "prompts": ("list_prompts", "prompts", Prompt, "name", "prompt", "prompts"),
+}
+_CHANGED = {
+    types.ToolListChangedNotification: ("tools",),
+    types.ResourceListChangedNotification: ("resources", "templates"),
+    types.PromptListChangedNotification: ("prompts",),
+}
+
+
+class Server:
+    """A live connection to one MCP server. Make one with ``mcpnb.connect()``."""
+
+    def __init__(self, target: Target, *, protocol: str | None, timeout: float | None,
+                 connect_timeout: float | None) -> None:
+        self.target = target
+        self.name = target.name
+        self._options = {"protocol": protocol, "timeout": timeout, "connect_timeout": connect_timeout}
+        self.timeout = timeout
+        self._link: Link | None = None
+        self._listings: dict[str, Listing[Any]] = {}
+        self._stale: set[str] = set()
+        self._locks: dict[str, anyio.Lock] = {}
+        self._info: ServerInfo | None = None
+        self._replaced_by: str | None = None
+        self.logs: collections.deque[types.LoggingMessageNotificationParams] = collections.deque(maxlen=KEEP_EVENTS)
+        self.notifications: collections.deque[Any] = collections.deque(maxlen=KEEP_EVENTS)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        link = Link(
+            self.target,
+            message_handler=self._on_message,
+            logging_callback=self._on_log,
+            client_info=types.Implementation(name="mcpnb", version=_version()),
+            **self._options,
+        )
+        try:
+            await link.open()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await link.close()
+            raise
+        self._link = link
+        self._listings.clear()
+        self._stale.clear()
+        client = link.require_client()
+        server_info = client.server_info
+        self._info = ServerInfo(
+            name=server_info.name if server_info else None,
+            title=server_info.title if server_info else None,
+            version=server_info.version if server_info else None,
+            protocol_version=client.protocol_version,
+            era=negotiated_era(client.protocol_version),
+            capabilities=client.server_capabilities,
+            instructions=link.redact(client.instructions) if client.instructions else None,
+            transport=self.target.describe(),
+        )
+
+    async def _close(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            with anyio.CancelScope(shield=True):
+                await link.close()
+        self._closed_link = link
+
+    def close(self) -> None:
+        """Close the connection; a stdio server process is stopped."""
+        _unregister(self)
+        runtime.run(self._close())
+
+    async def aclose(self) -> None:
+        _unregister(self)
+        await runtime.arun(self._close())
+
+    def reconnect(self) -> Server:
+        """Close (if need be) and connect again with the same target and options."""
+        runtime.run(self._reconnect())
+        _register(self)
+        return self
+
+    async def areconnect(self) -> Server:
+        await runtime.arun(self._reconnect())
+        _register(self)
+        return self
+
+    async def _reconnect(self) -> None:
+        await self._close()
+        self._replaced_by = None
+        await self._open()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Server:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._link is None or self._link.closed
+
+    @property
+    def alive(self) -> bool:
+        """Open, and not known to have lost its server."""
+        return self._link is not None and self._link.client is not None and self._link.lost is None
+
+    def _require_link(self) -> Link:
+        if self._link is None:
+            if self._replaced_by:
+                raise ConnectionClosed(
+                    f"This connection to {self.name!r} was replaced by a newer one with the same name.",
+                    hint=f"use the new Server object (mcpnb.servers()), or connect with another name=.",
+                )
+            raise ConnectionClosed(f"The connection to {self.name!r} is closed.",
+                                   hint="server.reconnect() opens it again.")
+        return self._link
+
+    # -- what the server is ------------------------------------------------------------
+
+    @property
+    def info(self) -> ServerInfo:
+        """Identity, negotiated protocol version and era, capabilities, instructions."""
+        self._require_link()
+        assert self._info is not None
+        return self._info
+
+    @property
+    def protocol_version(self) -> str:
+        return self.info.protocol_version
+
+    @property
+    def stderr(self) -> str:
+        """What a stdio server has written to stderr (the last 64 KB, secrets masked)."""
+        link = self._link or getattr(self, "_closed_link", None)
+        if link is None or link.stderr is None:
+            return ""
+        return link.redact(link.stderr.text())
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of a stdio server."""
+        return self._link.watch.pid if self._link and self._link.watch else None
+
+    # -- listings ----------------------------------------------------------------------
+
+    @property
+    def tools(self) -> Listing[Tool]:
+        """Every tool the server offers."""
+        return runtime.run(self._listing("tools"))
+
+    @property
+    def resources(self) -> Listing[Resource]:
+        """Every resource the server lists."""
+        return runtime.run(self._listing("resources"))
+
+    @property
+    def templates(self) -> Listing[ResourceTemplate]:
+        """Every resource template the server lists."""
+        return runtime.run(self._listing("templates"))
+
+    @property
+    def prompts(self) -> Listing[Prompt]:
+        """Every prompt the server offers."""
+        return runtime.run(self._listing("prompts"))
+
+    async def atools(self) -> Listing[Tool]:
+        return await runtime.arun(self._listing("tools"))
+
+    async def aresources(self) -> Listing[Resource]:
+        return await runtime.arun(self._listing("resources"))
+
+    async def atemplates(self) -> Listing[ResourceTemplate]:
+        return await runtime.arun(self._listing("templates"))
+
+    async def aprompts(self) -> Listing[Prompt]:
+        return await runtime.arun(self._listing("prompts"))
+
+    def refresh(self) -> None:
+        """Forget every cached listing; the next access fetches them again."""
+        self._stale.update(_KINDS)
+
+    async def _listing(self, kind: str) -> Listing[Any]:
+        cached = self._listings.get(kind)
+        if cached is not None and kind not in self._stale:
+            return cached
+        lock = self._locks.setdefault(kind, anyio.Lock())
+        async with lock:
+            cached = self._listings.get(kind)
+            if cached is not None and kind not in self._stale:
+                return cached
+            listing = await self._fetch(kind)
+            self._listings[kind] = listing
+            return listing
+
+    async def _fetch(self, kind: str) -> Listing[Any]:
+        link = self._require_link()
+        method, attribute, item_class, key, singular, capability = _KINDS[kind]
+        if getattr(self.info.capabilities, capability, None) is None:
+            self._stale.discard(kind)  # the server offers none of these
+            return Listing(singular, self.name, [], key)
+        refresh = kind in self._stale or kind in self._listings
+        self._stale.discard(kind)  # a change notice during the fetch marks it stale again
+        items: list[Any] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        action = f"Listing {kind} of {self.name!r}"
+        for _ in range(MAX_PAGES):
+            page = await link.request(
+                action,
+                lambda c: getattr(c, method)(cursor=cursor, cache_mode="refresh" if refresh else "use"),
+                timeout=self.timeout,
+            )
+            items.extend(item_class.from_sdk(item) for item in getattr(page, attribute))
+            cursor = page.next_cursor
+            if not cursor:
+                break
+            if cursor in seen:
+                raise ProtocolError(f"{action}: the server sent the same page cursor twice ({cursor[:40]!r}).")
+            seen.add(cursor)
+        else:
+            raise ProtocolError(f"{action}: more than {MAX_PAGES} pages; stopped.")
+        return Listing(singular, self.name, items, key)
+
+    async def _on_message(self, message: Any) -> None:
+        """Notifications from the server: note list changes, keep the rest for display."""
+        root = getattr(message, "root", message)
+        for notice, kinds in _CHANGED.items():
+            if isinstance(root, notice):
+                self._stale.update(kinds)
+        self.notifications.append(root)
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        self.logs.append(params)
+
+    # -- calling tools -----------------------------------------------------------------
+
+    def call(self, tool: str, arguments: Mapping[str, Any] | None = None, /, *,
+             timeout: float | None = _UNSET, validate: bool = _UNSET, **kwargs: Any) -> ToolResult:
+        """Call ``tool`` with ``arguments`` (a dict, keyword arguments, or both).
+
+        Arguments are checked against the tool's input schema first
+        (``validate=False`` skips that). ``timeout`` (seconds) overrides the
+        connection's default for this call. A tool argument that is named
+        ``timeout`` or ``validate`` goes in the ``arguments`` dict.
+        """
+        __tracebackhide__ = True
+        return runtime.run(self._call(tool, arguments, timeout, validate, kwargs))
+
+    async def acall(self, tool: str, arguments: Mapping[str, Any] | None = None, /, *,
+                    timeout: float | None = _UNSET, validate: bool = _UNSET, **kwargs: Any) -> ToolResult:
+        """Async twin of :meth:`call`."""
+        __tracebackhide__ = True
+        return await runtime.arun(self._call(tool, arguments, timeout, validate, kwargs))
+
+    async def _call(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None,
+                    validate: bool, kwargs: dict[str, Any]) -> ToolResult:
+        link = self._require_link()
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigError(f"Arguments for {tool!r} must be a dict, not {type(arguments).__name__}.")
+        args = to_json({**(arguments or {}), **kwargs})
+        if validate is not False:
+            tools = await self._listing("tools")
+            if tool not in tools:
+                self._stale.add("tools")
+                tools = await self._listing("tools")
+            spec = tools[tool]  # NotFound with suggestions
+            problems = check_arguments(spec.input_schema, args)
+            problems += _option_clashes(spec, args, timeout=timeout, validate=validate)
+            if problems:
+                raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
+        limit = self.timeout if timeout is _UNSET else timeout
+        started = time.perf_counter()
+        raw = await link.request(
+            f"Calling tool {tool!r} on {self.name!r}",
+            lambda c: c.call_tool(tool, args, read_timeout_seconds=limit),
+            timeout=limit,
+        )
+        return ToolResult(raw, self.name, tool, args, time.perf_counter() - started,
+                          self._info.protocol_version if self._info else None)
+
+    # -- resources, prompts, completions -----------------------------------------------
+
+    def read(self, uri: str, *, timeout: float | None = _UNSET) -> ResourceResult:
+        """Read the resource at ``uri`` (a listed resource or a filled-in template)."""
+        __tracebackhide__ = True
+        return runtime.run(self._read(uri, timeout))
+
+    async def aread(self, uri: str, *, timeout: float | None = _UNSET) -> ResourceResult:
+        """Async twin of :meth:`read`."""
+        __tracebackhide__ = True
+        return await runtime.arun(self._read(uri, timeout))
+
+    async def _read(self, uri: str, timeout: float | None) -> ResourceResult:
+        link = self._require_link()
+        if isinstance(uri, Resource):
+            uri = uri.uri
+        limit = self.timeout if timeout is _UNSET else timeout
+        raw = await link.request(
+            f"Reading {uri!r} from {self.name!r}",
+            lambda c: _with_timeout(c.read_resource(str(uri), cache_mode="bypass"), limit),
+            timeout=limit,
+        )
+        return ResourceResult(raw, self.name, str(uri))
+
+    def prompt(self, name: str, arguments: Mapping[str, Any] | None = None, /, *,
+               timeout: float | None = _UNSET, **kwargs: Any) -> PromptResult:
+        """Render the prompt ``name`` with its arguments (dict or keywords)."""
+        __tracebackhide__ = True
+        return runtime.run(self._prompt(name, arguments, timeout, kwargs))
+
+    async def aprompt(self, name: str, arguments: Mapping[str, Any] | None = None, /, *,
+                      timeout: float | None = _UNSET, **kwargs: Any) -> PromptResult:
+        """Async twin of :meth:`prompt`."""
+        __tracebackhide__ = True
+        return await runtime.arun(self._prompt(name, arguments, timeout, kwargs))
+
+    async def _prompt(self, name: str, arguments: Mapping[str, Any] | None, timeout: float | None,
+                      kwargs: dict[str, Any]) -> PromptResult:
+        link = self._require_link()
+        args = {k: _prompt_value(v) for k, v in {**(arguments or {}), **kwargs}.items()}
+        prompts = await self._listing("prompts")
+        spec = prompts[name]
+        declared = {a.name for a in spec.arguments}
+        problems = [(a.name, "required, missing") for a in spec.arguments if a.required and a.name not in args]
+        problems += [(k, f"not an argument of this prompt (it takes: {', '.join(declared) or 'none'})")
+                     for k in args if k not in declared]
+        if problems:
+            raise InvalidArguments(name, problems, kind="prompt")
+        limit = self.timeout if timeout is _UNSET else timeout
+        raw = await link.request(
+            f"Getting prompt {name!r} from {self.name!r}",
+            lambda c: _with_timeout(c.get_prompt(name, args or None), limit),
+            timeout=limit,
+        )
+        return PromptResult(raw, self.name, name, args)
+
+    def complete(self, ref: str | Prompt | ResourceTemplate, argument: str, value: str = "", *,
+                 context: Mapping[str, str] | None = None) -> Completions:
+        """Suggestions for ``argument`` of a prompt or resource template, given what is typed so far.
+
+        ``ref`` is a Prompt or ResourceTemplate, ``"prompt:NAME"``,
+        ``"template:URI-TEMPLATE"``, or a bare prompt name or URI template.
+        """
+        return runtime.run(self._complete(ref, argument, value, context))
+
+    async def acomplete(self, ref: str | Prompt | ResourceTemplate, argument: str, value: str = "", *,
+                        context: Mapping[str, str] | None = None) -> Completions:
+        """Async twin of :meth:`complete`."""
+        return await runtime.arun(self._complete(ref, argument, value, context))
+
+    async def _complete(self, ref: Any, argument: str, value: str,
+                        context: Mapping[str, str] | None) -> Completions:
+        link = self._require_link()
+        sdk_ref = _completion_ref(ref)
+        raw = await link.request(
+            f"Completing {argument!r} on {self.name!r}",
+            lambda c: _with_timeout(
+                c.complete(sdk_ref, {"name": argument, "value": value}, dict(context) if context else None),
+                self.timeout),
+            timeout=self.timeout,
+        )
+        completion = raw.completion
+        return Completions(list(completion.values), completion.total, bool(completion.has_more))
+
+    def __repr__(self) -> str:
+        if self._link is None:
+            state = "closed"
+        elif self._link.lost is not None:
+            state = "lost (reconnect() to restart)"
+        else:
+            state = f"protocol {self._info.protocol_version}" if self._info else "open"
+        return f"<Server {self.name!r} {self.target.describe()}, {state}>"
+
+
+def _with_timeout(awaitable: Any, limit: float | None) -> Any:
+    """Bound SDK calls that take no per-call timeout (the connection default still applies)."""
+    if limit is None:
+        return awaitable
+
+    async def bounded() -> Any:
+        with anyio.fail_after(limit):
+            return await awaitable
+
+    return bounded()
+
+
+def _option_clashes(spec: Tool, args: Mapping[str, Any], **options: Any) -> list[tuple[str, str]]:
+    declared = spec.input_schema.get("properties") or {}
+    return [
+        (name, f"is both a call option and an argument of {spec.name!r}; pass it in the dict: "
+               f"call({spec.name!r}, {{{name!r}: ...}})")
+        for name, value in options.items()
+        if value is not _UNSET and name in declared and name not in args
+    ]
+
+
+def _arguments_hint(spec: Tool) -> str:
+    params = spec.parameters
+    if not params:
+        return f"{spec.name!r} takes no arguments."
+    required = set(spec.required)
+    shown = ", ".join(f"{p}{'' if p in required else '?'}" for p in params)
+    return f"{spec.name!r} takes: {shown} (? = optional); see server.tools[{spec.name!r}].input_schema."
+
+
+def _prompt_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_json(value)) if isinstance(value, (dict, list, tuple)) else str(to_json(value))
+
+
+def _completion_ref(ref: Any) -> types.PromptReference | types.ResourceTemplateReference:
+    if isinstance(ref, Prompt):
+        return types.PromptReference(type="ref/prompt", name=ref.name)
+    if isinstance(ref, ResourceTemplate):
+        return types.ResourceTemplateReference(type="ref/resource", uri=ref.uri_template)
+    if isinstance(ref, str):
+        if ref.startswith("prompt:"):
+            return types.PromptReference(type="ref/prompt", name=ref[len("prompt:"):])
+        if ref.startswith("template:"):
+            return types.ResourceTemplateReference(type="ref/resource", uri=ref[len("template:"):])
+        if "{" in ref or "://" in ref:
+            return types.ResourceTemplateReference(type="ref/resource", uri=ref)
+        return types.PromptReference(type="ref/prompt", name=ref)
+    raise ConfigError(f"Cannot complete for a {type(ref).__name__}; pass a prompt or template (or its name).")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# -- opening connections and the registry of open ones ----------------------------------
+
+_registry: dict[str, Server] = {}
+_registry_lock = threading.Lock()
+
+
+def _register(server: Server) -> list[Server]:
+    """Record ``server`` under its name; return the connections it replaces."""
+    with _registry_lock:
+        old = _registry.get(server.name)
+        _registry[server.name] = server
+    return [old] if old is not None and old is not server else []
+
+
+def _unregister(server: Server) -> None:
+    with _registry_lock:
+        if _registry.get(server.name) is server:
+            del _registry[server.name]
+
+
+def servers() -> list[Server]:
+    """The open connections, oldest first."""
+    with _registry_lock:
+        return list(_registry.values())
+
+
+def _prepare(target: Any, name: str | None, config: Any, env: Any, cwd: Any, headers: Any,
+             transport: str | None, protocol: str | None, timeout: float | None,
+             connect_timeout: float | None) -> Server:
+    for label, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            raise ConfigError(f"{label}= must be a positive number of seconds, not {value!r}.")
+    resolved = resolve(target, name=name, config=config, env=env, cwd=cwd, headers=headers, transport=transport)
+    return Server(resolved, protocol=protocol, timeout=timeout, connect_timeout=connect_timeout)
+
+
+async def _replace_older(server: Server) -> None:
+    for old in _register(server):
+        old._replaced_by = server.name
+        await old._close()
+
+
+def connect(
+    target: Any,
+    *,
+    name: str | None = None,
+    config: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    protocol: str | None = None,
+    transport: str | None = None,
+    connect_timeout: float | None = None,
+) -> Server:
+    """Connect to an MCP server and return the live :class:`Server`.
+
+    ``target`` is a command line or argv list (stdio), an http(s) URL
+    (Streamable HTTP; ``transport="sse"`` for the legacy HTTP+SSE transport),
+    an ``MCPServer``/low-level ``Server`` object (in-process), ``"demo:NAME"``
+    (a bundled demo), or the name of an entry in an ``mcpServers`` config file.
+
+    ``timeout`` is the default per-request timeout in seconds (None: wait until
+    interrupted). ``protocol`` forces an era: ``"2025-11-25"`` (initialize
+    handshake) or ``"2026-07-28"`` (stateless); by default the SDK negotiates.
+    A connection with the same name as an open one replaces it.
+    """
+    __tracebackhide__ = True
+    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout)
+    runtime.run(server._open())
+    runtime.run(_replace_older(server))
+    return server
+
+
+async def aconnect(
+    target: Any,
+    *,
+    name: str | None = None,
+    config: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    protocol: str | None = None,
+    transport: str | None = None,
+    connect_timeout: float | None = None,
+) -> Server:
+    """Async twin of :func:`connect`."""
+    __tracebackhide__ = True
+    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout)
+    await runtime.arun(server._open())
+    await runtime.arun(_replace_older(server))
+    return server
+
+
+def close_all() -> None:
+    """Close every open connection (stopping every stdio server process)."""
+    with _registry_lock:
+        open_servers = list(_registry.values())
+        _registry.clear()
+    if not open_servers:
+        return
+
+    async def close_each() -> None:
+        async with anyio.create_task_group() as group:
+            for server in open_servers:
+                group.start_soon(server._close)
+
+    runtime.run(close_each())
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    try:
+        close_all()
+    except BaseException:  # exiting anyway; never turn a clean exit into a traceback
+        pass
+
