@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
 __all__ = ["check_arguments", "to_json"]
@@ -90,7 +90,15 @@ def _describe(error: Any) -> tuple[str, str]:
         extra = [name for name in error.instance if name not in allowed]
         field = ".".join(filter(None, [path, extra[0] if extra else ""])) or "(arguments)"
         return field, "not an argument of this tool"
-    message = error.message
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "x is not valid under any of the given schemas" names nothing; say what the
+        # closest branch wanted instead (an enum's values, a type), noting null if allowed.
+        nullable = any(branch.get("type") == "null" for branch in error.validator_value if isinstance(branch, dict))
+        relevant = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        closest = best_match(relevant or error.context)
+        message = closest.message + (" (or null)" if nullable else "")
+    else:
+        message = error.message
     if len(message) > 200:
         message = message[:200] + "..."
     return path or "(arguments)", message
