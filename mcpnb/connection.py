@@ -53,6 +53,11 @@ if sys.version_info < (3, 11):  # pragma: no cover
 __all__ = ["Link", "protocol_mode", "negotiated_era"]
 
 logger = logging.getLogger("mcpnb")
+# Libraries must not print through logging's last-resort handler: in a notebook
+# that puts the SDK's tracebacks for ordinary failures (a dropped stream) into
+# the cell. Records still reach any handler the user configures.
+for _name in ("mcpnb", "mcp", "httpx2", "httpcore2"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 # Lines of stderr quoted in an error message.
 STDERR_LINES_IN_ERRORS = 15
@@ -116,6 +121,7 @@ class Link:
         self._ready: anyio.Event | None = None
         self._done: anyio.Event | None = None
         self._hold_error: BaseException | None = None
+        self._background: set[anyio.CancelScope] = set()
 
     # -- opening and closing ---------------------------------------------------------
 
@@ -178,9 +184,32 @@ class Link:
             self._ready.set()
             self._done.set()
 
+    def spawn(self, work: Callable[[Client], Awaitable[None]], what: str) -> None:
+        """Run ``work(client)`` beside the connection until it ends or the link closes.
+
+        For long-lived listeners (``subscriptions/listen``); a failure is logged,
+        never raised: the connection itself is unaffected.
+        """
+        client = self.require_client()
+
+        async def run() -> None:
+            with anyio.CancelScope() as scope:
+                self._background.add(scope)
+                try:
+                    await work(client)
+                except Exception as exc:
+                    if not self.closed:
+                        logger.info("%s on %r stopped: %s", what, self.target.name, self.redact(_describe(exc)))
+                finally:
+                    self._background.discard(scope)
+
+        asyncio.get_running_loop().create_task(run())
+
     async def close(self) -> None:
         """Leave the client orderly (the SDK stops the process); cancel if it takes too long."""
         self.closed = True
+        for scope in list(self._background):
+            scope.cancel()
         if self._closing is None or self._done is None:
             return
         self._closing.set()

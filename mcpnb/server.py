@@ -10,8 +10,8 @@ Every operation exists three times, kept in step by construction:
 
 Listings (``tools``, ``resources``, ``templates``, ``prompts``) are fetched
 whole (every page) on first use and kept until the server says the list
-changed (``notifications/*/list_changed`` in the 2025-11-25 era), or until
-``refresh()``.
+changed (``notifications/*/list_changed`` in the 2025-11-25 era, a
+``subscriptions/listen`` stream in the 2026-07-28 era), or until ``refresh()``.
 
 Open servers are kept in a registry by name: ``mcpnb.servers()`` lists them,
 ``mcpnb.close_all()`` closes them, and interpreter exit (a kernel shutting down)
@@ -29,6 +29,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from . import runtime
 from .connection import Link, negotiated_era
@@ -61,6 +62,23 @@ _CHANGED = {
     types.ResourceListChangedNotification: ("resources", "templates"),
     types.PromptListChangedNotification: ("prompts",),
 }
+
+
+_EVENT_KINDS = {
+    ToolsListChanged: ("tools",),
+    ResourcesListChanged: ("resources", "templates"),
+    PromptsListChanged: ("prompts",),
+}
+
+
+def _list_change_flags(capabilities: types.ServerCapabilities) -> dict[str, bool]:
+    """listen() filter flags for the lists the server says can change."""
+    flags = {
+        "tools_list_changed": bool(capabilities.tools and capabilities.tools.list_changed),
+        "prompts_list_changed": bool(capabilities.prompts and capabilities.prompts.list_changed),
+        "resources_list_changed": bool(capabilities.resources and capabilities.resources.list_changed),
+    }
+    return flags if any(flags.values()) else {}
 
 
 class Server:
@@ -112,6 +130,15 @@ class Server:
             instructions=link.redact(client.instructions) if client.instructions else None,
             transport=self.target.describe(),
         )
+        if self._info.era == "stateless" and _list_change_flags(client.server_capabilities):
+            link.spawn(self._listen_for_list_changes, "listening for list changes")
+
+    async def _listen_for_list_changes(self, client: Any) -> None:
+        """2026-07-28 servers announce list changes on a subscriptions/listen stream."""
+        async with client.listen(**_list_change_flags(client.server_capabilities)) as subscription:
+            async for event in subscription:
+                self._stale.update(_EVENT_KINDS.get(type(event), ()))
+                self.notifications.append(event)
 
     async def _close(self) -> None:
         link, self._link = self._link, None
@@ -504,7 +531,7 @@ _registry_lock = threading.Lock()
 def _register(server: Server) -> list[Server]:
     """Record ``server`` under its name; return the connections it replaces."""
     with _registry_lock:
-        old = _registry.get(server.name)
+        old = _registry.pop(server.name, None)  # re-inserted: the newest goes last
         _registry[server.name] = server
     return [old] if old is not None and old is not server else []
 
