@@ -43,7 +43,7 @@ from .errors import (
     ServerError,
     ServerStartError,
 )
-from .masking import Redactor
+from .masking import Redactor, register_secrets
 from .process import ProcessWatch, StderrTail
 from .targets import Target
 
@@ -105,6 +105,7 @@ class Link:
     ) -> None:
         self.target = target
         self.redact = Redactor(target.secrets())
+        register_secrets(target.secrets())
         self.mode, self.required_version = protocol_mode(protocol)
         self.timeout = timeout
         self.connect_timeout = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout

@@ -11,11 +11,20 @@ error message, a log line or a saved notebook. Two tools do that:
 
 URLs get their own treatment (``mask_url``): a password in the userinfo and
 query parameters whose names look like credentials are masked.
+
+Log records are the third way out: the SDK and httpx2 log request URLs and
+endpoints (with any token in them) once a person turns logging on. Every
+connection registers its secrets with ``register_secrets``, and a log-record
+factory installed once scrubs them from each record's message and traceback,
+whichever logger wrote it and whichever handler will print it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import traceback
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -97,3 +106,43 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"<Redactor of {len(self._secrets)} secret value(s)>"
+
+
+_everywhere = Redactor()
+_install_lock = threading.Lock()
+_installed = False
+
+
+def register_secrets(secrets: Iterable[str]) -> None:
+    """Mask these values in every log record from now on (see the module docstring)."""
+    global _installed
+    secrets = list(secrets)
+    if not secrets:
+        return
+    with _install_lock:
+        _everywhere.add(secrets)
+        if not _installed:
+            _install_log_scrubber()
+            _installed = True
+
+
+def _install_log_scrubber() -> None:
+    previous = logging.getLogRecordFactory()
+
+    def scrubbed_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging call's problem, not ours
+            return record
+        clean = _everywhere(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            clean = _everywhere(text)
+            if clean != text:
+                record.exc_text = clean  # formatters use this instead of re-rendering exc_info
+        return record
+
+    logging.setLogRecordFactory(scrubbed_record)

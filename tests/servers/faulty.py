@@ -4,7 +4,7 @@
 
 --fail-start CODE  write an error to stderr and exit with CODE before serving
 --hang-start       never answer anything (nor read stdin)
---stubborn         ignore SIGTERM, so only SIGKILL stops it
+--stubborn         ignore SIGTERM and the end of stdin, so only SIGKILL stops it
 --http PORT        serve Streamable HTTP on 127.0.0.1:PORT instead of stdio
 """
 
@@ -130,6 +130,10 @@ def main() -> None:
         mcp.run("streamable-http", host="127.0.0.1", port=args.http)
     else:
         mcp.run()
+    if args.stubborn:  # outlive stdin's end too: only a kill stops it now
+        print("stdin closed, staying anyway", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(1)
 
 
 if __name__ == "__main__":
