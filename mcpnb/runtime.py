@@ -13,6 +13,9 @@ process; connections live there, and both kinds of cell reach them:
 - ``await arun(coro)`` does the same for code running on another event loop;
   cancelling the awaiting task cancels the work.
 
+An mcpnb error crosses back without the loop thread's frames (anyio, the SDK):
+the person sees their own line and the message, not the machinery.
+
 Work is wrapped in an anyio cancel scope rather than cancelled with
 ``Task.cancel()``, so the SDK's shielded clean-up (the courtesy
 ``notifications/cancelled``, stopping a subprocess) runs as designed.
@@ -27,6 +30,8 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import anyio
+
+from .errors import MCPNBError
 
 __all__ = ["Job", "run", "arun", "submit", "on_loop_thread"]
 
@@ -141,6 +146,9 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
     job = submit(coro)
     try:
         return job.result(timeout)
+    except MCPNBError as error:
+        # The error below explains what happened; the background thread's frames are left out.
+        raise error.with_traceback(None) from None
     except KeyboardInterrupt:
         job.cancel_work()
         try:
@@ -166,6 +174,8 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
     job = submit(coro)
     try:
         return await asyncio.wrap_future(job)
+    except MCPNBError as error:
+        raise error.with_traceback(None) from None
     except asyncio.CancelledError:
         job.cancel_work()
         raise

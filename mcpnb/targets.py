@@ -74,7 +74,9 @@ class Target:
     def describe(self) -> str:
         """One line saying what this connects to, with every secret masked."""
         if self.kind == "stdio":
-            text = "stdio: " + shlex.join([self.command or "", *self.args])
+            # This interpreter shows as "python": its full path means nothing in a shared notebook.
+            command = "python" if self.command == sys.executable else (self.command or "")
+            text = "stdio: " + shlex.join([command, *self.args])
             if self.env:
                 text += f" env={mask_mapping(self.env)}"
             if self.cwd:

@@ -1,0 +1,123 @@
+"""The sync API inside a real Jupyter kernel: notebooks, interrupts, kernel shutdown."""
+
+from __future__ import annotations
+
+import queue
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+from .conftest import FAULTY, alive, wait_gone
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebook_runs_top_to_bottom(name):
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+
+
+class Kernel:
+    """A real IPython kernel, driven the way Jupyter drives it."""
+
+    def __init__(self) -> None:
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel()
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def start(self, code: str) -> str:
+        return self.client.execute(code)
+
+    def reply(self, msg_id: str, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.client.get_shell_msg(timeout=max(0.01, deadline - time.monotonic()))
+            if message["parent_header"].get("msg_id") == msg_id:
+                return message["content"]
+
+    def run(self, code: str, timeout: float = 60) -> str:
+        """Execute code; return what it printed and its result, or fail with its error."""
+        msg_id = self.start(code)
+        content = self.reply(msg_id, timeout)
+        assert content["status"] == "ok", content.get("evalue")
+        shown = []
+        while True:
+            try:
+                message = self.client.get_iopub_msg(timeout=0.5)
+            except queue.Empty:
+                break
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "stream":
+                shown.append(message["content"]["text"])
+            elif message["msg_type"] == "execute_result":
+                shown.append(message["content"]["data"]["text/plain"])
+            elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                break
+        return "".join(shown).strip()
+
+    def stop(self, now: bool = False) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=now)
+
+
+@pytest.fixture
+def kernel():
+    k = Kernel()
+    yield k
+    if k.manager.is_alive():
+        k.stop(now=True)
+
+
+def test_interrupt_cancels_the_call_and_keeps_the_connection(kernel, tmp_path):
+    # Only the blocking call: ipykernel 7.4 does not deliver an interrupt to a cell suspended
+    # in a top-level await at all, even `await asyncio.sleep(60)` (ipykernel issue #881).
+    marker = tmp_path / "marker"
+    kernel.run(f"import mcpnb\nserver = mcpnb.connect({FAULTY!r}, name='faulty')")
+    msg_id = kernel.start(f"server.call('slow', seconds=60, marker={str(marker)!r})")
+    time.sleep(1.5)  # the call is under way
+    assert not marker.exists()
+    interrupted = time.monotonic()
+    kernel.manager.interrupt_kernel()
+    content = kernel.reply(msg_id, timeout=10)
+    returned_after = time.monotonic() - interrupted
+    assert content["status"] == "error"
+    assert content["ename"] == "KeyboardInterrupt"
+    assert returned_after < 1.0, returned_after
+    deadline = time.monotonic() + 5
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert marker.read_text() == "cancelled"  # the server was told and stopped
+    assert kernel.run("server.call('echo', text='still here').text") == "'still here'"
+
+
+def test_errors_in_a_cell_are_one_readable_message(kernel):
+    msg_id = kernel.start(f"import mcpnb\nmcpnb.connect({[*FAULTY, '--fail-start', '3']!r}, name='broken')")
+    content = kernel.reply(msg_id)
+    assert content["ename"] == "ServerStartError"
+    assert "exited while connecting (exit code 3)" in content["evalue"]
+    rendered = "\n".join(content["traceback"])
+    assert "ExceptionGroup" not in rendered and "site-packages" not in rendered  # no anyio or SDK frames
+    assert len(content["traceback"]) <= 6  # the cell, one mcpnb frame and the error; no wall of frames
+    assert kernel.run("1 + 1") == "2"  # the kernel is alive
+
+
+@pytest.mark.parametrize("now", [False, True], ids=["shutdown", "killed"])
+def test_kernel_shutdown_leaves_no_server_process(kernel, now):
+    pids = kernel.run(
+        f"import mcpnb\na = mcpnb.connect({FAULTY!r}, name='a')\nb = mcpnb.connect('demo:helpdesk')\n"
+        "print(a.pid, b.pid)")
+    pids = [int(p) for p in pids.split()]
+    assert all(alive(pid) for pid in pids)
+    kernel.stop(now=now)  # now=True kills the kernel: the servers see their stdin close
+    assert all(wait_gone(pid, 10) for pid in pids)
