@@ -584,6 +584,9 @@ def connect(
     an ``MCPServer``/low-level ``Server`` object (in-process), ``"demo:NAME"``
     (a bundled demo), or the name of an entry in an ``mcpServers`` config file.
 
+    A stdio server gets a minimal environment (PATH, HOME, USER, SHELL, TERM,
+    LOGNAME) plus ``env``, as in other MCP clients: pass what it needs in ``env``.
+
     ``timeout`` is the default per-request timeout in seconds (None: wait until
     interrupted). ``protocol`` forces an era: ``"2025-11-25"`` (initialize
     handshake) or ``"2026-07-28"`` (stateless); by default the SDK negotiates.

@@ -51,6 +51,9 @@ _TRANSPORT_ALIASES = {
     "sse": "sse",
 }
 
+# Where demo servers keep their data (see mcpnb.demo.store).
+_DEMO_ENV = ("MCPNB_DEMO_DIR", "XDG_DATA_HOME")
+
 # Connect and write timeouts for HTTP; reads are bounded per request instead.
 _HTTP_CONNECT_TIMEOUT = 30.0
 _HTTP_READ_TIMEOUT = 300.0
@@ -70,6 +73,7 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     server: Any = None
     source: str | None = None  # where it came from, e.g. "config ./mcp.json"
+    plain_env: tuple[str, ...] = ()  # env keys whose values are not secret (paths mcpnb passes on)
 
     def describe(self) -> str:
         """One line saying what this connects to, with every secret masked."""
@@ -77,8 +81,9 @@ class Target:
             # This interpreter shows as "python": its full path means nothing in a shared notebook.
             command = "python" if self.command == sys.executable else (self.command or "")
             text = "stdio: " + shlex.join([command, *self.args])
-            if self.env:
-                text += f" env={mask_mapping(self.env)}"
+            secret_env = {k: v for k, v in self.env.items() if k not in self.plain_env}
+            if secret_env:
+                text += f" env={mask_mapping(secret_env)}"
             if self.cwd:
                 text += f" cwd={self.cwd}"
         elif self.kind in ("http", "sse"):
@@ -91,7 +96,7 @@ class Target:
 
     def secrets(self) -> list[str]:
         """Every secret value this target carries."""
-        values = list(self.env.values()) + list(self.headers.values())
+        values = [v for k, v in self.env.items() if k not in self.plain_env] + list(self.headers.values())
         if self.url:
             values += url_secrets(self.url)
         return values
@@ -163,8 +168,11 @@ def resolve(
         if system not in DEMO_SYSTEMS:
             raise ConfigError(f"There is no demo server {system!r} (there are: {', '.join(DEMO_SYSTEMS)}).")
         argv = [sys.executable, "-m", "mcpnb.demo", system]
-        found = _stdio(argv, name or system, env, cwd, headers, kind)
+        # A stdio server does not inherit the environment; where the demo data lives must be passed on.
+        passed = {key: os.environ[key] for key in _DEMO_ENV if key in os.environ}
+        found = _stdio(argv, name or system, {**passed, **(env or {})}, cwd, headers, kind)
         found.source = "demo"
+        found.plain_env = tuple(key for key in passed if not env or key not in env)
         return found
     if any(ch.isspace() for ch in text) or os.sep in text:
         try:

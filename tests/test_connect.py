@@ -186,3 +186,19 @@ def test_in_process_tool_defined_in_a_cell():
 
     server = mcpnb.connect(designer)
     assert server.call("shout", text="hey").text == "HEY"
+
+
+def test_stdio_servers_get_only_the_environment_they_are_given(monkeypatch):
+    monkeypatch.setenv("NOTEBOOK_ONLY", "x")
+    server = mcpnb.connect(FAULTY, name="faulty")
+    assert server.call("print_env", name="NOTEBOOK_ONLY").text == "unset"
+    assert server.call("print_env", name="PATH").text == "set"
+    given = mcpnb.connect(FAULTY, name="given", env={"NOTEBOOK_ONLY": "y"})
+    assert given.call("print_env", name="NOTEBOOK_ONLY").text == "set"
+
+
+def test_demo_servers_use_the_demo_data_folder(demo_data):
+    server = mcpnb.connect("demo:helpdesk")
+    assert server.target.env["MCPNB_DEMO_DIR"] == str(demo_data)
+    assert "env=" not in repr(server)  # a data path is not a secret to mask
+    assert (demo_data / "helpdesk.sqlite").is_file()

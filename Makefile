@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine:
+#   make lab    JupyterLab on the tutorial notebooks, against the bundled demo servers
+#   make test   the whole test suite
+# Both create what they need: the virtual environment, its packages, and the
+# third-party test servers from the npm registry.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NPM_DIR := .cache/npm
+# A third-party server built on the TypeScript SDK, pinned for repeatable tests.
+EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
+EVERYTHING_JS := $(NPM_DIR)/node_modules/@modelcontextprotocol/server-everything/dist/index.js
+PYTEST_ARGS ?=
+LAB_ARGS ?=
+
+.PHONY: lab test bench install notebooks clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mcpnb needs Python 3.10 or newer, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[lab,test]'
+	touch $(STAMP)
+
+$(EVERYTHING_JS):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error $(EVERYTHING); \
+	else \
+		echo "npm not found: tests against the npm third-party server will be skipped"; \
+	fi
+
+lab: install
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: install $(EVERYTHING_JS)
+	MCPNB_EVERYTHING_JS=$(abspath $(EVERYTHING_JS)) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache
