@@ -24,7 +24,6 @@ Work is wrapped in an anyio cancel scope rather than cancelled with
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -33,7 +32,7 @@ import anyio
 
 from .errors import MCPNBError
 
-__all__ = ["Job", "run", "arun", "submit", "on_loop_thread"]
+__all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread"]
 
 T = TypeVar("T")
 
@@ -41,19 +40,59 @@ T = TypeVar("T")
 CANCEL_GRACE_SECONDS = 1.0
 
 
-class Job(concurrent.futures.Future):
-    """A coroutine running on the background loop, cancellable from any thread."""
+class Job:
+    """A coroutine running on the background loop: wait for it, or cancel it, from any thread.
+
+    The waiting side blocks on a plain lock, the cheapest signal between two
+    threads in CPython (and interruptible: Ctrl-C raises KeyboardInterrupt in
+    the waiter). Every synchronous call crosses here, so it is kept small.
+    """
+
+    __slots__ = ("_signal", "_outcome", "_failed", "_scope", "_cancel_requested", "_callbacks", "_finished")
 
     def __init__(self) -> None:
-        super().__init__()
+        self._signal = threading.Lock()
+        self._signal.acquire()  # released once the outcome is in
+        self._outcome: Any = None
+        self._failed = False
+        self._finished = False
         self._scope: anyio.CancelScope | None = None
         self._cancel_requested = False
+        self._callbacks: list[Any] = []
+
+    def _settle(self, outcome: Any, failed: bool) -> None:
+        if self._finished:
+            return
+        self._outcome, self._failed, self._finished = outcome, failed, True
+        self._signal.release()
+        for callback in self._callbacks:
+            callback(self)
+
+    def done(self) -> bool:
+        return self._finished
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The coroutine's result (or its exception, raised); TimeoutError after ``timeout``."""
+        if not self._finished:
+            if not self._signal.acquire(timeout=-1 if timeout is None else timeout):
+                raise TimeoutError(f"no result within {timeout} s")
+            self._signal.release()
+        if self._failed:
+            raise self._outcome
+        return self._outcome
+
+    def add_done_callback(self, callback: Any) -> None:
+        """Call ``callback(job)`` when finished (on the loop thread), or now if it is."""
+        if self._finished:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
 
     def cancel_work(self) -> None:
         """Cancel the coroutine on the loop (thread-safe; no-op once finished)."""
         self._cancel_requested = True
         loop = _loop
-        if loop is not None and not self.done():
+        if loop is not None and not self._finished:
             loop.call_soon_threadsafe(self._cancel_scope)
 
     def _cancel_scope(self) -> None:
@@ -104,31 +143,47 @@ def on_loop_thread() -> bool:
 
 
 def submit(coro: Coroutine[Any, Any, T]) -> Job:
-    """Start ``coro`` on the background loop and return its Job."""
+    """Start ``coro`` on the background loop and return its Job.
+
+    One ``call_soon_threadsafe`` and one task: this hop is on the path of every
+    synchronous call.
+    """
     job = Job()
-
-    async def guarded() -> None:
-        try:
-            with anyio.CancelScope() as scope:
-                job._scope = scope
-                if job._cancel_requested:
-                    scope.cancel()
-                result = await coro
-                if not job.done():
-                    job.set_result(result)
-                return
-            # Reached only when the scope swallowed our own cancellation.
-            if not job.done():
-                job.set_exception(concurrent.futures.CancelledError("cancelled"))
-        except BaseException as exc:  # handed to the waiting thread, never lost
-            if not job.done():
-                job.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-
-    job.set_running_or_notify_cancel()
-    asyncio.run_coroutine_threadsafe(guarded(), loop())
+    target = loop()
+    target.call_soon_threadsafe(_start, target, job, coro)
     return job
+
+
+def _start(target: asyncio.AbstractEventLoop, job: Job, coro: Coroutine[Any, Any, Any]) -> None:
+    target.create_task(_guarded(job, coro))
+
+
+async def _guarded(job: Job, coro: Coroutine[Any, Any, Any]) -> None:
+    # The outcome is handed over last: the waiting thread wakes wanting the GIL,
+    # so nothing should be left for this thread to do by then.
+    outcome: Any = None
+    failed = True
+    try:
+        with anyio.CancelScope() as scope:
+            job._scope = scope
+            if job._cancel_requested:
+                scope.cancel()
+            outcome = await coro
+            failed = False
+        if failed:  # the scope swallowed our own cancellation
+            outcome = Cancelled("cancelled")
+    except BaseException as exc:  # handed to the waiting thread, never lost
+        outcome = exc
+        if not isinstance(exc, Exception):
+            job._settle(exc, True)
+            raise
+    finally:
+        coro.close()  # a no-op once it ran; closes it if cancelled before it started
+    job._settle(outcome, failed)
+
+
+class Cancelled(Exception):
+    """The job was cancelled with ``cancel_work()`` before it finished."""
 
 
 def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
@@ -152,14 +207,15 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
     except KeyboardInterrupt:
         job.cancel_work()
         try:
-            job.exception(CANCEL_GRACE_SECONDS)
+            job.result(CANCEL_GRACE_SECONDS)
         except BaseException:
             pass
         raise
-    except concurrent.futures.CancelledError:
+    except Cancelled:
         raise KeyboardInterrupt from None
-    except concurrent.futures.TimeoutError:
-        job.cancel_work()
+    except TimeoutError:
+        if not job.done():
+            job.cancel_work()
         raise
 
 
@@ -171,13 +227,29 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
     __tracebackhide__ = True
     if on_loop_thread():
         return await coro
+    caller = asyncio.get_running_loop()
+    waiter = caller.create_future()
+
+    def hand_over(finished: Job) -> None:
+        caller.call_soon_threadsafe(_transfer, finished, waiter)
+
     job = submit(coro)
+    job.add_done_callback(hand_over)
     try:
-        return await asyncio.wrap_future(job)
+        return await waiter
     except MCPNBError as error:
         raise error.with_traceback(None) from None
     except asyncio.CancelledError:
         job.cancel_work()
         raise
-    except concurrent.futures.CancelledError:
+    except Cancelled:
         raise asyncio.CancelledError() from None
+
+
+def _transfer(job: Job, waiter: asyncio.Future) -> None:
+    if waiter.done():
+        return
+    if job._failed:
+        waiter.set_exception(job._outcome)
+    else:
+        waiter.set_result(job._outcome)

@@ -28,30 +28,41 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
 __all__ = ["check_arguments", "to_json"]
 
-_validators: dict[int, tuple[Mapping[str, Any], Any]] = {}
+_validators: dict[int, tuple[Mapping[str, Any], Any, Any]] = {}
 
 
-def _validator(schema: Mapping[str, Any]) -> Any:
-    """A compiled validator per schema object (compiling costs far more than checking)."""
+def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(fast check, detailed validator) for a schema object, built once (building costs far more).
+
+    Checking is on the path of every call, so a schema is also compiled to
+    plain Python with fastjsonschema. Its verdict is only a shortcut: what it
+    rejects, or cannot compile, goes to jsonschema, which alone words the
+    problems, so a call is never refused unless jsonschema finds a problem.
+    """
     cached = _validators.get(id(schema))
     if cached is not None and cached[0] is schema:
-        return cached[1]
+        return cached[1], cached[2]
     cls = validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
         cls.check_schema(schema)
-        validator = cls(schema)
+        detailed = cls(schema)
     except SchemaError:
-        validator = None  # a broken schema is the server's problem; do not block the call
+        detailed = None  # a broken schema is the server's problem; do not block the call
+    try:
+        fast = fastjsonschema.compile(dict(schema), use_default=False, use_formats=False) if detailed else None
+    except Exception:  # a schema it cannot compile is checked by jsonschema alone
+        fast = None
     if len(_validators) > 4096:
         _validators.clear()
-    _validators[id(schema)] = (schema, validator)
-    return validator
+    _validators[id(schema)] = (schema, fast, detailed)
+    return fast, detailed
 
 
 def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -72,10 +83,16 @@ def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, An
                 close = difflib.get_close_matches(name, list(properties), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (it takes: {', '.join(properties)})"
                 problems.append((name, f"not an argument of this tool{hint}"))
-    validator = _validator(schema)
-    if validator is None:
+    fast, detailed = _validators_for(schema)
+    if detailed is None:
         return problems
-    problems += [_describe(error) for error in validator.iter_errors(dict(arguments))]
+    if fast is not None:
+        try:
+            fast(arguments)
+            return problems
+        except Exception:  # a rejection (or a crash in generated code): ask jsonschema why
+            pass
+    problems += [_describe(error) for error in detailed.iter_errors(dict(arguments))]
     return sorted(set(problems), key=lambda problem: problem[0])
 
 
