@@ -50,7 +50,7 @@ from .targets import Target
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["Link", "protocol_mode", "negotiated_era"]
+__all__ = ["Link", "protocol_mode", "negotiated_era", "close_every_link"]
 
 logger = logging.getLogger("mcpnb")
 # Libraries must not print through logging's last-resort handler: in a notebook
@@ -129,6 +129,7 @@ class Link:
     async def open(self) -> None:
         """Start the holder task and wait until the client is connected."""
         self._closing, self._ready, self._done = anyio.Event(), anyio.Event(), anyio.Event()
+        _live.add(self)
         if self.target.kind == "stdio":
             self.stderr = StderrTail()
             self.watch = ProcessWatch(self.target.transport(self.stderr.file))
@@ -184,6 +185,7 @@ class Link:
             self.client = None
             self._ready.set()
             self._done.set()
+            _live.discard(self)
 
     def spawn(self, work: Callable[[Client], Awaitable[None]], what: str) -> None:
         """Run ``work(client)`` beside the connection until it ends or the link closes.
@@ -212,6 +214,9 @@ class Link:
         for scope in list(self._background):
             scope.cancel()
         if self._closing is None or self._done is None:
+            return
+        if self.client is None:  # never got connected (failed or interrupted): nothing to wind down
+            await self._abort()
             return
         self._closing.set()
         with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
@@ -376,6 +381,20 @@ class Link:
             stderr=self._stderr_tail(),
             hint=hint,
         )
+
+
+_live: set[Link] = set()  # every link whose holder task runs, registered with a Server or not
+
+
+async def close_every_link() -> None:
+    """Close every live link, including ones still connecting or being cleaned up.
+
+    For interpreter exit: a connect interrupted a moment before exit is not yet
+    registered anywhere, but its server process must be stopped all the same.
+    """
+    async with anyio.create_task_group() as group:
+        for link in list(_live):
+            group.start_soon(link.close)
 
 
 def _start_hint(target: Target) -> str:

@@ -32,7 +32,7 @@ import mcp_types as types
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from . import runtime
-from .connection import Link, negotiated_era
+from .connection import Link, close_every_link, negotiated_era
 from .errors import ConfigError, ConnectionClosed, InvalidArguments, ProtocolError
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
@@ -96,6 +96,7 @@ class Server:
         self._locks: dict[str, anyio.Lock] = {}
         self._info: ServerInfo | None = None
         self._replaced_by: str | None = None
+        self._closed_link: Link | None = None  # kept after close() so stderr can still be read
         self.logs: collections.deque[types.LoggingMessageNotificationParams] = collections.deque(maxlen=KEEP_EVENTS)
         self.notifications: collections.deque[Any] = collections.deque(maxlen=KEEP_EVENTS)
 
@@ -159,18 +160,18 @@ class Server:
     def reconnect(self) -> Server:
         """Close (if need be) and connect again with the same target and options."""
         runtime.run(self._reconnect())
-        _register(self)
         return self
 
     async def areconnect(self) -> Server:
+        """Async twin of :meth:`reconnect`."""
         await runtime.arun(self._reconnect())
-        _register(self)
         return self
 
     async def _reconnect(self) -> None:
         await self._close()
         self._replaced_by = None
         await self._open()
+        await _replace_older(self)
 
     def __enter__(self) -> Server:
         return self
@@ -220,7 +221,7 @@ class Server:
     @property
     def stderr(self) -> str:
         """What a stdio server has written to stderr (the last 64 KB, secrets masked)."""
-        link = self._link or getattr(self, "_closed_link", None)
+        link = self._link or self._closed_link
         if link is None or link.stderr is None:
             return ""
         return link.redact(link.stderr.text())
@@ -640,6 +641,7 @@ def close_all() -> None:
 def _close_at_exit() -> None:
     try:
         close_all()
+        runtime.run(close_every_link())  # also those still connecting, or interrupted while connecting
     except BaseException:  # exiting anyway; never turn a clean exit into a traceback
         pass
 

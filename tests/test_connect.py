@@ -12,7 +12,7 @@ from mcp.server.mcpserver import MCPServer
 import mcpnb
 from mcpnb.demo import build_server
 
-from .conftest import FAULTY, HELPDESK, http_server
+from .conftest import FAULTY, HELPDESK, alive, http_server
 
 
 def test_command_line_string_starts_a_stdio_server():
@@ -202,3 +202,44 @@ def test_demo_servers_use_the_demo_data_folder(demo_data):
     assert server.target.env["MCPNB_DEMO_DIR"] == str(demo_data)
     assert "env=" not in repr(server)  # a data path is not a secret to mask
     assert (demo_data / "helpdesk.sqlite").is_file()
+
+
+def test_reconnect_takes_its_name_back_from_a_newer_connection():
+    first = mcpnb.connect(FAULTY, name="shared")
+    second = mcpnb.connect(FAULTY, name="shared")  # replaces first
+    first.reconnect()  # and now first replaces second: one open connection per name, always
+    assert mcpnb.servers() == [first]
+    with pytest.raises(mcpnb.ConnectionClosed, match="replaced"):
+        second.call("echo", text="x")
+
+
+def test_interrupting_a_connect_stops_the_server_at_once():
+    import threading
+    import os
+    import signal
+    import time
+
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        mcpnb.connect([*FAULTY, "--hang-start"], name="mute")
+    assert time.monotonic() - started < 2.5
+    assert mcpnb.servers() == []
+    deadline = time.monotonic() + 10  # the server process is stopped, not left behind
+    while processes_running("--hang-start") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_running("--hang-start") == []
+
+
+def processes_running(marker: str) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "cmdline").read_bytes() and alive(int(proc.name)):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

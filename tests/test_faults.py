@@ -246,3 +246,26 @@ def test_interpreter_exit_stops_servers(tmp_path):
     pids = [int(p) for p in finished.stdout.split()]
     assert len(pids) == 2 and all(wait_gone(pid, 2) for pid in pids)
     assert "Traceback" not in finished.stderr
+
+
+def test_exit_right_after_an_interrupted_connect_stops_the_server():
+    import subprocess
+    import uuid
+
+    from .test_connect import processes_running
+
+    tag = uuid.uuid4().hex
+    script = (
+        "import os, signal, threading, mcpnb\n"
+        "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "try:\n"
+        f"    mcpnb.connect({[*FAULTY, '--hang-start', '--tag', tag]!r}, name='mute')\n"
+        "except KeyboardInterrupt:\n"
+        "    pass  # and exit at once, while the cancelled connect is still being cleaned up\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    deadline = time.monotonic() + 3
+    while processes_running(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_running(tag) == []

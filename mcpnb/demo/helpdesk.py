@@ -259,6 +259,12 @@ _ORDER_SQL = """SELECT o.id, o.event_id, e.title AS event, t.name AS ticket_type
                 FROM orders o JOIN events e ON e.id = o.event_id JOIN ticket_types t ON t.id = o.ticket_type_id"""
 
 
+def _equal(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
+    """A WHERE condition (and its parameters) for the (column, value) pairs whose value is set."""
+    given = [(column, value) for column, value in pairs if value is not None]
+    return " AND ".join([f"{column} = ?" for column, _ in given] or ["1=1"]), [value for _, value in given]
+
+
 def _page(total: int, offset: int, count: int) -> int | None:
     return offset + count if offset + count < total else None
 
@@ -346,12 +352,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
         offset: int = Field(0, ge=0),
     ) -> OrderPage:
         """Orders, newest first, filtered by event, status or customer email."""
-        where, params = ["1=1"], []
-        for column, value in (("o.event_id", event_id), ("o.status", status), ("o.customer_email", customer_email)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        condition = " AND ".join(where)
+        condition, params = _equal(("o.event_id", event_id), ("o.status", status),
+                                   ("o.customer_email", customer_email))
         total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {condition}", params).fetchone()[0]
         found = rows(f"{_ORDER_SQL} WHERE {condition} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?",
                      *params, limit, offset)
@@ -372,13 +374,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
         offset: int = Field(0, ge=0),
     ) -> EnquiryPage:
         """Support enquiries, newest first, filtered by status, priority, category or assignee."""
-        where, params = ["1=1"], []
-        for column, value in (("status", status), ("priority", priority), ("category", category),
-                              ("assignee", assignee)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        condition = " AND ".join(where)
+        condition, params = _equal(("status", status), ("priority", priority), ("category", category),
+                                   ("assignee", assignee))
         total = db.execute(f"SELECT COUNT(*) FROM enquiries WHERE {condition}", params).fetchone()[0]
         found = rows(f"SELECT * FROM enquiries WHERE {condition} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                      *params, limit, offset)

@@ -6,6 +6,7 @@
 --hang-start       never answer anything (nor read stdin)
 --stubborn         ignore SIGTERM and the end of stdin, so only SIGKILL stops it
 --http PORT        serve Streamable HTTP on 127.0.0.1:PORT instead of stdio
+--tag TEXT         ignored; marks the process so a test can find it
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--hang-start", action="store_true")
     parser.add_argument("--stubborn", action="store_true")
     parser.add_argument("--http", type=int)
+    parser.add_argument("--tag", help="ignored: lets a test find its own processes")
     args = parser.parse_args()
     if args.fail_start is not None:
         print("Traceback (most recent call last):\n  ...\nRuntimeError: missing setting HELPDESK_URL",
