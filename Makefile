@@ -14,6 +14,8 @@ EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
 EVERYTHING_JS := $(NPM_DIR)/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+# JupyterLab refuses to start as root (containers, CI machines) unless told it may.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: lab test bench install notebooks clean
 
@@ -34,7 +36,7 @@ $(EVERYTHING_JS):
 	fi
 
 lab: install
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: install $(EVERYTHING_JS)
 	MCPNB_EVERYTHING_JS=$(abspath $(EVERYTHING_JS)) $(PY) -m pytest $(PYTEST_ARGS)
