@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make lab    JupyterLab on the tutorial notebooks, against the bundled demo servers
 #   make test   the whole test suite
+# and: make bench (benchmarks), make notebooks (re-run the tutorials, saving outputs)
 # Both create what they need: the virtual environment, its packages, and the
 # third-party test servers from the npm registry.
 
@@ -43,6 +44,9 @@ test: install $(EVERYTHING_JS)
 
 bench: install
 	$(PY) benchmarks/overhead.py
+
+notebooks: install
+	$(PY) scripts/execute_notebooks.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

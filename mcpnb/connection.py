@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp.client.client import Client
 from mcp.shared.exceptions import MCPError
@@ -142,6 +143,7 @@ class Link:
         if waited.cancelled_caught:
             await self._abort()
             self._release_stderr()
+            await self._collect_stderr()
             raise self._start_failure(
                 f"Server {self.target.name!r} did not finish connecting within {self.connect_timeout:g} s.",
                 hint="check that the command starts an MCP server on stdio (and logs nothing to stdout), "
@@ -151,6 +153,7 @@ class Link:
         self._release_stderr()
         if self.client is None:
             await self._done.wait()
+            await self._collect_stderr()
             raise self._start_failure_from(self._hold_error)
         version = self.client.protocol_version
         if self.required_version and version != self.required_version:
@@ -320,8 +323,13 @@ class Link:
             if self.watch.returncode is not None:
                 break
             await anyio.sleep(0.01)
+        await self._collect_stderr()
+
+    async def _collect_stderr(self, seconds: float = 1.0) -> None:
+        """Let the reader take in what a finished process wrote (bounded: a grandchild
+        may keep stderr open)."""
         if self.stderr is not None:
-            await anyio.to_thread.run_sync(self.stderr.wait_drained, 0.2)
+            await anyio.to_thread.run_sync(self.stderr.wait_drained, seconds)
 
     def _stderr_tail(self) -> str:
         if self.stderr is None:

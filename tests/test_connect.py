@@ -243,3 +243,12 @@ def processes_running(marker: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_cwd_sets_the_servers_working_directory(tmp_path):
+    from .conftest import HERE
+
+    server = mcpnb.connect([sys.executable, "faulty.py"], cwd=HERE / "servers", name="relative")
+    assert server.call("echo", text="found by a relative path").text == "found by a relative path"
+    with pytest.raises(mcpnb.ConfigError, match="does not exist"):
+        mcpnb.connect([sys.executable, "faulty.py"], cwd=tmp_path / "missing")
