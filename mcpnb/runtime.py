@@ -16,9 +16,13 @@ process; connections live there, and both kinds of cell reach them:
 An mcpnb error crosses back without the loop thread's frames (anyio, the SDK):
 the person sees their own line and the message, not the machinery.
 
-Work is wrapped in an anyio cancel scope rather than cancelled with
-``Task.cancel()``, so the SDK's shielded clean-up (the courtesy
-``notifications/cancelled``, stopping a subprocess) runs as designed.
+Cancelling a job cancels its task once (``Task.cancel()``). Requests are
+cancelled while they wait for their answer, where the SDK catches the
+cancellation, sends the courtesy ``notifications/cancelled`` in a shielded
+scope and re-raises. (An anyio cancel scope around every job would do the same
+at about a hundredth of each call's time; this hop is on the path of every
+synchronous call.) Holder tasks, whose shutdown stops a subprocess, are never
+cancelled this way: connection.py cancels them through their own scope.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
-
-import anyio
 
 from .errors import MCPNBError
 
@@ -48,7 +50,7 @@ class Job:
     the waiter). Every synchronous call crosses here, so it is kept small.
     """
 
-    __slots__ = ("_signal", "_outcome", "_failed", "_scope", "_cancel_requested", "_callbacks", "_finished")
+    __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished")
 
     def __init__(self) -> None:
         self._signal = threading.Lock()
@@ -56,7 +58,7 @@ class Job:
         self._outcome: Any = None
         self._failed = False
         self._finished = False
-        self._scope: anyio.CancelScope | None = None
+        self._task: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self._callbacks: list[Any] = []
 
@@ -93,11 +95,11 @@ class Job:
         self._cancel_requested = True
         loop = _loop
         if loop is not None and not self._finished:
-            loop.call_soon_threadsafe(self._cancel_scope)
+            loop.call_soon_threadsafe(self._cancel_task)
 
-    def _cancel_scope(self) -> None:
-        if self._scope is not None:
-            self._scope.cancel()
+    def _cancel_task(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
 
 
 class _Loop:
@@ -155,30 +157,28 @@ def submit(coro: Coroutine[Any, Any, T]) -> Job:
 
 
 def _start(target: asyncio.AbstractEventLoop, job: Job, coro: Coroutine[Any, Any, Any]) -> None:
-    target.create_task(_guarded(job, coro))
+    if job._cancel_requested:
+        coro.close()
+        job._settle(Cancelled("cancelled before it started"), True)
+        return
+    job._task = target.create_task(_guarded(job, coro))
 
 
 async def _guarded(job: Job, coro: Coroutine[Any, Any, Any]) -> None:
     # The outcome is handed over last: the waiting thread wakes wanting the GIL,
     # so nothing should be left for this thread to do by then.
-    outcome: Any = None
-    failed = True
     try:
-        with anyio.CancelScope() as scope:
-            job._scope = scope
-            if job._cancel_requested:
-                scope.cancel()
-            outcome = await coro
-            failed = False
-        if failed:  # the scope swallowed our own cancellation
-            outcome = Cancelled("cancelled")
+        outcome = await coro
+        failed = False
+    except asyncio.CancelledError:
+        # One task.cancel() from cancel_work(): the SDK has sent notifications/cancelled
+        # (its cancel arm is shielded) and re-raised; the task ends here, quietly.
+        outcome, failed = Cancelled("cancelled"), True
     except BaseException as exc:  # handed to the waiting thread, never lost
-        outcome = exc
+        outcome, failed = exc, True
         if not isinstance(exc, Exception):
             job._settle(exc, True)
             raise
-    finally:
-        coro.close()  # a no-op once it ran; closes it if cancelled before it started
     job._settle(outcome, failed)
 
 
