@@ -10,7 +10,7 @@ import mcpnb
 
 from .conftest import FAULTY, http_server
 
-TOKEN = "sk-live-7f3a9c2e1b5d4f60"
+TOKEN = "not-a-real-token-42"  # made up: the tests check it never shows
 BEARER = "Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ"
 
 
