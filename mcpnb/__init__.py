@@ -17,6 +17,7 @@ from .errors import (
     InvalidArguments,
     MCPNBError,
     NotFound,
+    NotTabular,
     ProtocolError,
     RequestTimeout,
     ServerError,
@@ -57,4 +58,5 @@ __all__ = [
     "ServerError",
     "ProtocolError",
     "ToolError",
+    "NotTabular",
 ]

@@ -16,7 +16,8 @@ one of these::
     ├── RequestTimeout          no answer within the timeout; the request was cancelled   (TimeoutError)
     ├── ServerError             the server answered a request with a JSON-RPC error
     ├── ProtocolError           the server broke the protocol (bad result, wrong era, endless pages)
-    └── ToolError               raised by ToolResult.raise_for_error() for a result with isError
+    ├── ToolError               raised by ToolResult.raise_for_error() for a result with isError
+    └── NotTabular              a result has no table in it (.df); says why   (ValueError)
 
 An interrupt (Jupyter's stop button, Ctrl-C) stays a ``KeyboardInterrupt``, as
 Python users expect; the request it interrupted is cancelled first.
@@ -42,6 +43,7 @@ __all__ = [
     "ServerError",
     "ProtocolError",
     "ToolError",
+    "NotTabular",
 ]
 
 
@@ -174,3 +176,7 @@ class ToolError(MCPNBError):
     def __init__(self, message: str, *, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class NotTabular(MCPNBError, ValueError):
+    """A result holds nothing that makes a table; the message says what it holds instead."""

@@ -10,11 +10,15 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 
 from .errors import ToolError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ToolResult", "ResourceResult", "PromptResult", "Completions", "ServerInfo"]
 
@@ -40,6 +44,7 @@ class ToolResult:
     arguments: dict[str, Any]
     elapsed: float  # seconds, as measured by the client
     protocol_version: str | None = None
+    called_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
     def is_error(self) -> bool:
@@ -72,6 +77,13 @@ class ToolResult:
         except ValueError:
             return text
 
+    @property
+    def df(self) -> pd.DataFrame:
+        """The result as a table (rules in mcpnb.frames); NotTabular says why when it is not one."""
+        from .frames import tool_frame
+
+        return tool_frame(self)
+
     def raise_for_error(self) -> ToolResult:
         """Raise ToolError if the tool reported failure; return self otherwise."""
         if self.is_error:
@@ -95,6 +107,15 @@ class ResourceResult:
     raw: types.ReadResourceResult = field(repr=False)
     server: str
     uri: str
+    protocol_version: str | None = None
+    read_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The resource as a table: JSON, NDJSON or CSV text (rules in mcpnb.frames)."""
+        from .frames import resource_frame
+
+        return resource_frame(self)
 
     @property
     def contents(self) -> list[Any]:

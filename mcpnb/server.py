@@ -390,7 +390,7 @@ class Server:
             lambda c: _with_timeout(c.read_resource(str(uri), cache_mode="bypass"), limit),
             timeout=limit,
         )
-        return ResourceResult(raw, self.name, str(uri))
+        return ResourceResult(raw, self.name, str(uri), self._info.protocol_version if self._info else None)
 
     def prompt(self, name: str, arguments: Mapping[str, Any] | None = None, /, *,
                timeout: float | None = _UNSET, **kwargs: Any) -> PromptResult:
