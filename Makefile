@@ -44,6 +44,7 @@ test: install $(EVERYTHING_JS)
 
 bench: install
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/frames.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py

@@ -1,12 +1,16 @@
-"""Results as tables: mcpnb's ``call(...).df`` against the raw SDK plus pandas.
+"""Results as tables, measured side by side in one run.
 
     python benchmarks/frames.py [--rows 50000] [--repeats 7]
 
-One in-process server returns ``rows`` records as structured content. The raw
-side is ``await Client.call_tool`` followed by ``pd.DataFrame.from_records``;
-mcpnb's side is ``server.call(...).df``, which also applies every rule in
-mcpnb.frames (nesting checks, ISO dates parsed, provenance in attrs). Calls
-alternate; the figure is the ratio of median times. Target: at most 1.10.
+1. Call plus table. One in-process server returns ``rows`` records as
+   structured content. The raw side is ``await Client.call_tool`` followed by
+   ``pd.DataFrame.from_records``; mcpnb's side is ``server.call(...).df``,
+   which also applies every rule in mcpnb.frames (nesting checks, ISO dates
+   parsed, provenance in attrs). Calls alternate; the figure is the ratio of
+   median times. Target: at most 1.10.
+2. Fan-out. ``server.map`` of 64 calls to a tool that sleeps 50 ms, at
+   concurrency 16, against a loop of ``server.call`` one after another.
+   Target: map at least 12x faster.
 """
 
 from __future__ import annotations
@@ -35,7 +39,29 @@ def table_server(rows: int) -> MCPServer:
         """Every order."""
         return records
 
+    @server.tool()
+    async def lookup(key: int) -> dict[str, Any]:
+        """Take 50 ms, like a call to a slow backend."""
+        await asyncio.sleep(0.05)
+        return {"key": key, "found": True}
+
     return server
+
+
+def fan_out(calls: int = 64, concurrency: int = 16) -> tuple[float, float]:
+    server = mcpnb.connect(table_server(1), name="fanout")
+    rows = [{"key": k} for k in range(calls)]
+    server.call("lookup", key=-1)  # warm
+    started = time.perf_counter()
+    for row in rows:
+        server.call("lookup", row)
+    sequential = time.perf_counter() - started
+    started = time.perf_counter()
+    frame = server.map("lookup", rows, concurrency=concurrency, progress=False)
+    mapped = time.perf_counter() - started
+    assert frame["key"].tolist() == list(range(calls)) and frame["error"].isna().all()
+    server.close()
+    return sequential, mapped
 
 
 async def measure(rows: int, repeats: int) -> tuple[float, float]:
@@ -67,6 +93,10 @@ def main() -> None:
     print(f"{'':34} {'raw SDK + from_records':>24} {'mcpnb call().df':>16} {'ratio':>7}")
     print(f"{f'call + table, {args.rows:,} rows':34} {raw * 1e3:21.0f} ms {ours * 1e3:13.0f} ms {ours / raw:7.3f}")
     print("target: ratio <= 1.10")
+    sequential, mapped = fan_out()
+    print(f"{'64 calls of 50 ms, concurrency 16':34} {'sequential loop':>24} {'server.map':>16} {'speed-up':>9}")
+    print(f"{'':34} {sequential * 1e3:21.0f} ms {mapped * 1e3:13.0f} ms {sequential / mapped:8.1f}x")
+    print("target: speed-up >= 12x")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,13 @@ rule   the result holds                            the table
 11     anything else (images, prose, mixed lists)  none: NotTabular, saying what it holds
 =====  ==========================================  =========================================
 
+``Server.map`` makes one table of many calls (``map_frame``): one row per call,
+in input order. The arguments come first; then the result, expanded into
+columns when every successful result's own table is a single row (else each
+whole value in a ``result`` column, so all rows share one shape); then
+``error``, empty where the call worked. An argument
+that shares a name with a result column is renamed ``argument.NAME``.
+
 After any rule: nested objects become dotted columns (``venue.city``), only in
 columns where nesting exists (flattening every table would cost 4x); a string
 column becomes datetimes when every value in it parses as ISO 8601. ``df.attrs["mcp"]`` records where the table came from:
@@ -45,7 +52,7 @@ import pandas as pd
 
 from .errors import NotTabular
 
-__all__ = ["tool_frame", "resource_frame", "value_frame"]
+__all__ = ["tool_frame", "resource_frame", "value_frame", "map_frame"]
 
 _ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 _SCALARS = (str, int, float, bool, type(None))
@@ -101,6 +108,46 @@ def value_frame(value: Any, *, what: str = "the value") -> tuple[pd.DataFrame, d
         return pd.DataFrame.from_records([dict(value)]), {}  # rule 6: one record
     raise NotTabular(f"{what.capitalize()} is a single {type(value).__name__}, not a table: {_shorten(repr(value))}",
                      hint=_HINT)
+
+
+def map_frame(tool: str, arguments: Sequence[Mapping[str, Any]], outcomes: Sequence[Any],
+              provenance: dict[str, Any]) -> pd.DataFrame:
+    """One row per call of ``Server.map``: arguments, the result's columns, ``error``."""
+    tables = [_single_row(outcome) for outcome in outcomes]
+    succeeded = [table for outcome, table in zip(outcomes, tables) if _succeeded(outcome)]
+    expand = bool(succeeded) and all(table is not None for table in succeeded)  # decided once, for every row
+    rows = []
+    for args, outcome, table in zip(arguments, outcomes, tables):
+        record: dict[str, Any] = {}
+        error = None
+        if isinstance(outcome, BaseException):
+            error = _one_line(str(getattr(outcome, "message", None) or outcome))
+        elif outcome.is_error:
+            error = _one_line(outcome.text) or "the tool reported an error"
+        else:
+            record = table if expand and table is not None else {"result": outcome.data}
+        renamed = {(f"argument.{key}" if key in record or key == "error" else key): value
+                   for key, value in args.items()}
+        rows.append({**renamed, **record, "error": error})
+    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=["error"])
+    errors = sum(row["error"] is not None for row in rows)
+    return _finish(frame, {**provenance, "tool": tool, "calls": len(rows), "errors": errors}, {})
+
+
+def _succeeded(outcome: Any) -> bool:
+    return not isinstance(outcome, BaseException) and not outcome.is_error
+
+
+def _single_row(outcome: Any) -> dict[str, Any] | None:
+    """A successful result's columns when its own table is one row, else None."""
+    if not _succeeded(outcome):
+        return None
+    try:
+        table, _ = (value_frame(outcome.structured) if outcome.structured is not None
+                    else _content_frame(outcome.content))
+    except NotTabular:
+        return None
+    return table.iloc[0].to_dict() if len(table) == 1 else None
 
 
 def _list_frame(items: Sequence[Any], what: str, *, column: str) -> pd.DataFrame:
@@ -224,6 +271,11 @@ def _parse_dates(frame: pd.DataFrame) -> None:
                 frame[column] = pd.to_datetime(series, format="ISO8601", utc=True)
             except (ValueError, TypeError):
                 continue
+
+
+def _one_line(text: str) -> str:
+    """A message for a table cell: its lines joined."""
+    return re.sub(r"\s*\n\s*", " ", text.strip())
 
 
 def _shorten(text: str, limit: int = 160) -> str:

@@ -25,7 +25,8 @@ import collections
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
@@ -33,11 +34,14 @@ from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, T
 
 from . import runtime
 from .connection import Link, close_every_link, negotiated_era
-from .errors import ConfigError, ConnectionClosed, InvalidArguments, ProtocolError
+from .errors import ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .schema import check_arguments, to_json
 from .targets import Target, resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Server", "connect", "aconnect", "servers", "close_all"]
 
@@ -368,6 +372,58 @@ class Server:
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started,
                           self._info.protocol_version if self._info else None)
 
+    # -- many calls at once ------------------------------------------------------------
+
+    def map(self, tool: str, rows: Any, *, concurrency: int = 8, timeout: float | None = _UNSET,
+            progress: bool = True) -> pd.DataFrame:
+        """Call ``tool`` once per row and return one table, a row per call, in input order.
+
+        ``rows`` is an iterable of argument dicts or a DataFrame (each row gives
+        the arguments; missing values are left out). Up to ``concurrency`` calls
+        run at once. A call that fails fills the ``error`` column and the rest
+        go on. An interrupt cancels every call still under way.
+        """
+        __tracebackhide__ = True
+        return runtime.run(self._map(tool, rows, concurrency, timeout, progress))
+
+    async def amap(self, tool: str, rows: Any, *, concurrency: int = 8, timeout: float | None = _UNSET,
+                   progress: bool = True) -> pd.DataFrame:
+        """Async twin of :meth:`map`."""
+        __tracebackhide__ = True
+        return await runtime.arun(self._map(tool, rows, concurrency, timeout, progress))
+
+    async def _map(self, tool: str, rows: Any, concurrency: int, timeout: float | None,
+                   progress: bool) -> pd.DataFrame:
+        from .frames import map_frame
+
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigError(f"concurrency= must be a whole number of at least 1, not {concurrency!r}.")
+        arguments = _rows_as_arguments(rows)
+        (await self._listing("tools"))[tool]  # an unknown tool fails once, not once per row
+        outcomes: list[Any] = [None] * len(arguments)
+        bar = _progress_bar(len(arguments), f"{self.name}.{tool}", progress)
+        slots = anyio.Semaphore(concurrency)
+
+        async def one(index: int, args: dict[str, Any]) -> None:
+            async with slots:
+                try:
+                    outcomes[index] = await self._call(tool, args, timeout, _UNSET, {})
+                except MCPNBError as error:
+                    outcomes[index] = error
+            if bar is not None:
+                bar.update(1)
+
+        try:
+            async with anyio.create_task_group() as group:
+                for index, args in enumerate(arguments):
+                    group.start_soon(one, index, args)
+        finally:
+            if bar is not None:
+                bar.close()
+        provenance = {"server": self.name, "arguments": None, "time": datetime.now(timezone.utc),
+                      "protocol_version": self._info.protocol_version if self._info else None}
+        return map_frame(tool, arguments, outcomes, provenance)
+
     # -- resources, prompts, completions -----------------------------------------------
 
     def read(self, uri: str, *, timeout: float | None = _UNSET) -> ResourceResult:
@@ -460,6 +516,33 @@ class Server:
         else:
             state = f"protocol {self._info.protocol_version}" if self._info else "open"
         return f"<Server {self.name!r} {self.target.describe()}, {state}>"
+
+
+def _rows_as_arguments(rows: Any) -> list[dict[str, Any]]:
+    """Argument dicts from a DataFrame (missing values left out) or an iterable of mappings."""
+    import pandas as pd
+
+    if isinstance(rows, pd.DataFrame):
+        records = rows.to_dict("records")
+        return [{str(k): v for k, v in to_json(record).items() if v is not None} for record in records]
+    if isinstance(rows, (str, bytes, Mapping)) or not hasattr(rows, "__iter__"):
+        raise ConfigError("rows= must be a DataFrame or an iterable of argument dicts, "
+                          f"not a {type(rows).__name__}.")
+    arguments = []
+    for number, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise ConfigError(f"Row {number} is a {type(row).__name__}; each row must be a dict of arguments.")
+        arguments.append(dict(row))
+    return arguments
+
+
+def _progress_bar(total: int, label: str, wanted: bool) -> Any:
+    """A tqdm bar (a widget in a notebook, text elsewhere), or None."""
+    if not wanted or total < 2:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, unit="call")
 
 
 def _with_timeout(awaitable: Any, limit: float | None) -> Any:
