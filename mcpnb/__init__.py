@@ -7,6 +7,7 @@
 
 Everything works from plain scripts as well as notebooks; each blocking
 method has an async twin (``acall``, ``aread`` ...) for ``await`` in a cell.
+In a notebook, ``%load_ext mcpnb`` adds the ``%mcp`` magics (``%mcp?``).
 """
 
 from .errors import (
@@ -29,6 +30,13 @@ from .results import Completions, PromptResult, ResourceResult, ServerInfo, Tool
 from .server import Server, aconnect, close_all, connect, servers
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(shell):  # noqa: ANN001, ANN201  (IPython's hook)
+    """``%load_ext mcpnb``: register %mcp, %%mcp and their tab completion."""
+    from .magics import load
+
+    load(shell)
 
 __all__ = [
     "connect",

@@ -1,0 +1,106 @@
+"""%mcp and %%mcp in a real kernel: every subcommand, help, completion, errors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import FAULTY
+from .test_kernel import Kernel
+
+
+@pytest.fixture
+def kernel():
+    k = Kernel()
+    k.run("%load_ext mcpnb")
+    yield k
+    if k.manager.is_alive():
+        k.stop(now=True)
+
+
+def test_connect_call_and_store_results(kernel):
+    assert "<Server 'helpdesk' stdio: python -m mcpnb.demo helpdesk" in kernel.run("%mcp connect helpdesk demo:helpdesk")
+    kernel.run("%mcp call get_order order_id=5 -o first")
+    assert kernel.run("first.structured['id']") == "5"
+    kernel.run("n = 7\nsecond = %mcp call helpdesk.get_order order_id=$n")
+    assert kernel.run("second.structured['id']") == "7"
+    kernel.run("third = %mcp call get_order order_id={n + 1}")
+    assert kernel.run("third.structured['id']") == "8"
+    kernel.run('%%mcp call search_events -o sport\n{"category": "sport", "limit": 3, "query": "Cup"}')
+    assert kernel.run("all(e['category'] == 'sport' and 'Cup' in e['title'] for e in sport.structured['events'])"
+                      " and 0 < len(sport.structured['events']) <= 3") == "True"
+    kernel.run("%mcp -o policy read helpdesk://policies/refunds")
+    assert kernel.run("policy.text.splitlines()[0]") == "'# Refund policy'"
+    kernel.run("draft = %mcp prompt draft_reply enquiry_id=3 tone=brief")
+    assert "Draft a brief reply" in kernel.run("draft.text")
+
+
+def test_listings_servers_and_disconnect(kernel):
+    kernel.run("%mcp connect helpdesk demo:helpdesk")
+    kernel.run(f"%mcp connect faulty -- {sys.executable} {FAULTY[1]}")
+    kernel.run("open_now = %mcp servers")
+    assert kernel.run("len(open_now)") == "2"
+    kernel.run("tools = %mcp tools helpdesk")
+    assert kernel.run("refund = tools.set_index('name').loc['refund_order']\n"
+                      "(bool(refund['destructive']), refund['parameters'])") == "(True, 'order_id, reason')"
+    kernel.run("templates = %mcp templates helpdesk\nprompts = %mcp prompts helpdesk\n"
+               "resources = %mcp resources helpdesk")
+    assert kernel.run("templates['uri_template'].tolist()[0]") == "'helpdesk://events/{event_id}'"
+    assert kernel.run("prompts['arguments'].tolist()") == "['enquiry_id', 'enquiry_id, tone?']"
+    assert kernel.run("resources['uri'].tolist()[0]") == "'helpdesk://policies/refunds'"
+    assert kernel.run("%mcp call faulty.echo text='hello world'").endswith("'hello world'>")
+    kernel.run("%mcp disconnect faulty")
+    kernel.run("open_now = %mcp servers")
+    assert kernel.run("open_now['name'].tolist()") == "['helpdesk']"
+    kernel.run("%mcp disconnect --all")
+    kernel.run("open_now = %mcp servers")
+    assert kernel.run("len(open_now)") == "0"
+
+
+def test_third_party_server_through_magics(kernel):
+    kernel.run(f"%mcp connect time --timeout 30 -- {sys.executable} -m mcp_server_time --local-timezone UTC")
+    kernel.run("tokyo = %mcp call time.convert_time source_timezone=UTC time=12:00 target_timezone=Asia/Tokyo")
+    shown = kernel.run("tokyo.structured['target']['datetime'][-15:]")
+    assert shown == "'T21:00:00+09:00'"
+
+
+def test_help(kernel):
+    msg_id = kernel.start("%mcp?")
+    reply = kernel.reply(msg_id)
+    shown = reply["payload"][0]["data"]["text/plain"]
+    for expected in ("%mcp connect NAME [options] -- COMMAND ARGS...", "%%mcp call [NAME.]TOOL",
+                     "%mcp disconnect NAME | --all", "-o VAR, --output VAR"):
+        assert expected in shown
+
+
+def test_a_failed_magic_is_one_message_and_a_hint(kernel):
+    kernel.run("%mcp connect helpdesk demo:helpdesk")
+    for line, ename, first in [
+        ("%mcp call get_ordr order_id=5", "MagicFailed", "mcp: Server 'helpdesk' has no tool 'get_ordr'."),
+        ("%mcp call get_order order_id=x", "MagicFailed", "mcp: Invalid arguments for tool 'get_order':"),
+        ("%mcp call get_order 5", "MagicFailed", "mcp: '5' is not key=value."),
+        ("%mcp connect broken -- nonexistent-server", "MagicFailed", "mcp: Could not start server 'broken'"),
+        ("%mcp frobnicate", "MagicFailed", "mcp: Unknown command 'frobnicate'."),
+    ]:
+        reply = kernel.reply(kernel.start(line))
+        assert (reply["status"], reply["ename"]) == ("error", ename), line
+        lines = [text.replace("\x1b[31m", "").replace("\x1b[0m", "") for text in reply["traceback"]]
+        assert lines[0].startswith(first), lines
+        assert any(text.startswith("Hint:") for text in lines) and len(lines) <= 4
+    kernel.run("%config MCPMagics.show_tracebacks = True")
+    assert kernel.reply(kernel.start("%mcp call get_ordr"))["ename"] == "NotFound"
+
+
+def test_tab_completion(kernel):
+    kernel.run("%mcp connect helpdesk demo:helpdesk")
+
+    def complete(code: str) -> list[str]:
+        msg_id = kernel.client.complete(code, len(code))
+        return kernel.reply(msg_id)["matches"]
+
+    assert "call" in complete("%mcp ca")
+    assert {"get_order", "helpdesk.get_order"} <= set(complete("%mcp call get_or") + complete("%mcp call helpdesk.get_or"))
+    assert "order_id=" in complete("%mcp call get_order ord")
+    assert "limit=" in complete("%mcp call helpdesk.list_orders status=paid lim")
+    assert "helpdesk" in complete("%mcp tools he")
