@@ -150,6 +150,11 @@ class Listing(Generic[Item]):
             f"it has: {known}." if len(self) else f"it has no {self.kind}s.")
         return NotFound(f"Server {self.server!r} has no {self.kind} {key!r}.", suggestions=close, hint=hint)
 
+    def _repr_html_(self) -> str:
+        from . import render
+
+        return render.listing(self)
+
     def __repr__(self) -> str:
         shown = ", ".join(self.names[:8]) + (", ..." if len(self) > 8 else "")
         return f"<{len(self)} {self.kind}s of {self.server!r}: {shown}>"

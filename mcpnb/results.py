@@ -84,6 +84,11 @@ class ToolResult:
 
         return tool_frame(self)
 
+    def _repr_html_(self) -> str:
+        from . import render
+
+        return render.tool_result(self)
+
     def raise_for_error(self) -> ToolResult:
         """Raise ToolError if the tool reported failure; return self otherwise."""
         if self.is_error:
@@ -124,6 +129,11 @@ class ResourceResult:
     @property
     def text(self) -> str:
         return "\n".join(c.text for c in self.raw.contents if isinstance(c, types.TextResourceContents))
+
+    def _repr_html_(self) -> str:
+        from . import render
+
+        return render.resource_result(self)
 
     @property
     def blob(self) -> bytes | None:
@@ -172,6 +182,11 @@ class PromptResult:
 
     def __repr__(self) -> str:
         return f"<PromptResult {self.server}.{self.name} ({len(self.raw.messages)} message(s))>"
+
+    def _repr_html_(self) -> str:
+        from . import render
+
+        return render.prompt_result(self)
 
 
 @dataclass

@@ -508,6 +508,11 @@ class Server:
         completion = raw.completion
         return Completions(list(completion.values), completion.total, bool(completion.has_more))
 
+    def _repr_html_(self) -> str:
+        from . import render
+
+        return render.server(self)
+
     def __repr__(self) -> str:
         if self._link is None:
             state = "closed"

@@ -1,0 +1,217 @@
+"""The one HTML renderer. Every string a server sends is escaped here, and no
+other module builds HTML from server data.
+
+A server is untrusted: tool names, titles, descriptions, results, error
+messages, URIs and column names may all carry markup. The rules:
+
+- text goes through ``esc`` (``html.escape`` with quotes) and nowhere else;
+- links are made only for http(s) URIs; any other scheme (``javascript:``,
+  ``data:``, ``file:``) is shown as text;
+- images become ``<img>`` with a data URI, only for the image types below and
+  only when the data is plain base64; SVG is shown that way too, never inline,
+  so scripts inside it do not run; audio becomes an ``<audio>`` player the same way;
+- long text and big tables are cut with a note; the full data stays in Python.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import mcp_types as types
+import pandas as pd
+
+__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table"]
+
+MAX_TEXT = 4000  # characters of one text block shown
+MAX_ROWS = 50  # table rows shown
+_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"}
+_AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp3", "audio/ogg", "audio/webm", "audio/flac"}
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+_STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px}"
+          ".mcpnb .head{color:#555;margin:2px 0 6px}.mcpnb .error{border-left:4px solid #c62828;"
+          "background:#fdecea;padding:6px 10px;white-space:pre-wrap}.mcpnb pre{white-space:pre-wrap;margin:4px 0}"
+          ".mcpnb .badge{display:inline-block;padding:0 6px;margin-right:3px;border-radius:8px;font-size:11px;"
+          "background:#e8eaf6}.mcpnb .badge.destructive{background:#ffcdd2}.mcpnb .badge.read-only{background:#c8e6c9}"
+          ".mcpnb .note{color:#777;font-style:italic}</style>")
+
+
+def esc(value: Any) -> str:
+    """Text made safe for HTML: the only way server strings enter markup."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _box(body: str) -> str:
+    return f'{_STYLE}<div class="mcpnb">{body}</div>'
+
+
+def _text(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        note = f'<div class="note">{len(text) - MAX_TEXT:,} more characters: the whole text is in .text</div>'
+        return f"<pre>{esc(text[:MAX_TEXT])}</pre>{note}"
+    return f"<pre>{esc(text)}</pre>"
+
+
+def _link(uri: str, label: str | None = None) -> str:
+    shown = esc(label or uri)
+    if re.match(r"^https?://", uri, re.IGNORECASE):
+        return f'<a href="{esc(uri)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+    if label and label != uri:  # where it points stays visible, as text
+        return f'<code>{shown}</code> <span class="note">{esc(uri)}</span>'
+    return f"<code>{shown}</code>"
+
+
+def _media(kind: str, mime: str, data: str) -> str:
+    data = "".join(data.split())
+    allowed = _IMAGE_TYPES if kind == "image" else _AUDIO_TYPES
+    if mime not in allowed or not _BASE64.match(data):
+        return f'<div class="note">[{esc(kind)} of type {esc(mime)} not shown]</div>'
+    source = f"data:{mime};base64,{data}"
+    if kind == "image":
+        return f'<img src="{source}" style="max-width:100%" alt="image from the server">'
+    return f'<audio controls src="{source}"></audio>'
+
+
+def table(frame: Any, *, where: str = ".df") -> str:
+    """A DataFrame as an escaped table, cut to MAX_ROWS rows with a note."""
+    shown = frame.head(MAX_ROWS)
+    head = "".join(f"<th>{esc(column)}</th>" for column in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False, name=None))
+    note = ""
+    if len(frame) > MAX_ROWS:
+        note = f'<div class="note">showing {MAX_ROWS} of {len(frame):,} rows: the whole table is {esc(where)}</div>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def _cell(value: Any) -> str:
+    try:
+        missing = value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and dicts: not a missing value
+        missing = False
+    text = "" if missing else str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _blocks(blocks: list[Any]) -> str:
+    parts = []
+    for block in blocks:
+        if isinstance(block, types.TextContent):
+            parts.append(_text(block.text))
+        elif isinstance(block, types.ImageContent):
+            parts.append(_media("image", block.mime_type, block.data))
+        elif isinstance(block, types.AudioContent):
+            parts.append(_media("audio", block.mime_type, block.data))
+        elif isinstance(block, types.ResourceLink):
+            title = block.title or block.name
+            description = f" — {esc(block.description)}" if block.description else ""
+            parts.append(f"<div>🔗 {_link(str(block.uri), title)}{description}</div>")
+        elif isinstance(block, types.EmbeddedResource):
+            resource = block.resource
+            parts.append(f'<div class="head">resource {_link(str(resource.uri))} ({esc(resource.mime_type)})</div>')
+            if isinstance(resource, types.TextResourceContents):
+                parts.append(_text(resource.text))
+            elif resource.mime_type in _IMAGE_TYPES:
+                parts.append(_media("image", resource.mime_type, resource.blob))
+            else:
+                parts.append(f'<div class="note">[{len(resource.blob):,} characters of base64 data]</div>')
+        else:
+            parts.append(f'<div class="note">[{esc(getattr(block, "type", type(block).__name__))} content]</div>')
+    return "".join(parts)
+
+
+def tool_result(result: Any) -> str:
+    """A ToolResult: a table when it is tabular, else its content blocks; errors set apart."""
+    from .errors import NotTabular
+
+    head = (f'<div class="head">{esc(result.server)}.{esc(result.tool)} · '
+            f'{"error" if result.is_error else "ok"} · {result.elapsed * 1000:.0f} ms</div>')
+    if result.is_error:
+        return _box(head + f'<div class="error">{esc(result.text or "(no message)")}</div>')
+    try:
+        body = table(result.df)
+    except NotTabular:
+        body = _blocks(result.content)
+    return _box(head + body)
+
+
+def resource_result(result: Any) -> str:
+    from .errors import NotTabular
+
+    head = f'<div class="head">{esc(result.server)} · {_link(result.uri)}</div>'
+    try:
+        return _box(head + table(result.df))
+    except NotTabular:
+        pass
+    parts = []
+    for part in result.contents:
+        if isinstance(part, types.TextResourceContents):
+            parts.append(_text(part.text))
+        elif part.mime_type in _IMAGE_TYPES:
+            parts.append(_media("image", part.mime_type, part.blob))
+        else:
+            parts.append(f'<div class="note">[{esc(part.mime_type)}: {len(part.blob):,} characters of base64]</div>')
+    return _box(head + "".join(parts))
+
+
+def prompt_result(result: Any) -> str:
+    rows = "".join(f"<tr><td><b>{esc(m.role)}</b></td><td>{_blocks([m.content])}</td></tr>" for m in result.messages)
+    head = f'<div class="head">{esc(result.server)}.{esc(result.name)}'
+    head += f" · {esc(result.description)}" if result.description else ""
+    return _box(head + f"</div><table>{rows}</table>")
+
+
+def _badges(annotations: Any) -> str:
+    if annotations is None:
+        return ""
+    found = []
+    if annotations.read_only_hint:
+        found.append("read-only")
+    if annotations.destructive_hint and not annotations.read_only_hint:
+        found.append("destructive")
+    if annotations.idempotent_hint:
+        found.append("idempotent")
+    if annotations.open_world_hint:
+        found.append("open-world")
+    return "".join(f'<span class="badge {name}">{name}</span>' for name in found)
+
+
+def listing(items: Any) -> str:
+    """A Listing as a table of names, titles, descriptions, parameters and badges."""
+    rows = []
+    for item in list(items)[:500]:
+        description = item.description or ""
+        if len(description) > 300:
+            description = description[:297] + "..."
+        if items.kind == "tool":
+            required = set(item.required)
+            extra = ", ".join(esc(p) if p in required else f"{esc(p)}?" for p in item.parameters)
+            extra += " " + _badges(item.annotations)
+        elif items.kind == "prompt":
+            extra = ", ".join(esc(a.name) if a.required else f"{esc(a.name)}?" for a in item.arguments)
+        elif items.kind == "resource":
+            extra = _link(item.uri)
+        else:
+            extra = f"<code>{esc(item.uri_template)}</code>"
+        rows.append(f"<tr><td><code>{esc(item.name)}</code></td><td>{esc(item.title)}</td>"
+                    f"<td>{esc(description)}</td><td>{extra}</td></tr>")
+    column = {"tool": "parameters", "prompt": "arguments", "resource": "uri", "template": "uri template"}[items.kind]
+    head = f'<div class="head">{len(items)} {esc(items.kind)}s of {esc(items.server)}</div>'
+    return _box(head + f"<table><thead><tr><th>name</th><th>title</th><th>description</th><th>{column}</th>"
+                       f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def server(srv: Any) -> str:
+    """A Server: identity, protocol era, transport (secrets masked) and capabilities."""
+    if srv.closed:
+        return _box(f'<div class="head">{esc(srv.name)} · closed</div>')
+    info = srv.info
+    identity = esc(info.title or info.name or "(anonymous)") + (f" {esc(info.version)}" if info.version else "")
+    rows = [("connection", esc(srv.name)), ("server", identity),
+            ("protocol", f"{esc(info.protocol_version)} ({esc(info.era)})"), ("transport", esc(info.transport)),
+            ("capabilities", ", ".join(esc(c) for c in info.capability_names) or "none"),
+            ("state", "connected" if srv.alive else "lost: reconnect() to restart")]
+    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    instructions = f"<div class='head'>instructions</div>{_text(info.instructions)}" if info.instructions else ""
+    return _box(f"<table>{body}</table>{instructions}")
