@@ -47,6 +47,7 @@ from .errors import (
 from .masking import Redactor, register_secrets
 from .process import ProcessWatch, StderrTail
 from .targets import Target
+from .trace import Tap, Trace
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -103,8 +104,10 @@ class Link:
         message_handler: Callable[[Any], Awaitable[None]] | None = None,
         logging_callback: Callable[[Any], Awaitable[None]] | None = None,
         client_info: types.Implementation | None = None,
+        trace: Trace | None = None,
     ) -> None:
         self.target = target
+        self.trace = trace
         self.redact = Redactor(target.secrets())
         register_secrets(target.secrets())
         self.mode, self.required_version = protocol_mode(protocol)
@@ -137,6 +140,8 @@ class Link:
             transport: Any = self.watch
         else:
             transport = self.target.transport()
+        if self.trace is not None and self.target.kind != "inprocess":
+            transport = Tap(transport, self.trace)
         asyncio.get_running_loop().create_task(self._hold(transport))
         with anyio.move_on_after(self.connect_timeout) as waited:
             await self._ready.wait()

@@ -24,7 +24,7 @@ from .server import Server, close_all, connect, servers
 __all__ = ["MCPMagics", "parse_arguments", "split_target"]
 
 SUBCOMMANDS = ("connect", "servers", "tools", "resources", "templates", "prompts", "call", "read", "prompt",
-               "disconnect")
+               "trace", "disconnect")
 
 
 class MagicFailed(Exception):
@@ -126,6 +126,7 @@ class MCPMagics(Magics):
         %mcp call [NAME.]TOOL key=value ...              call a tool (values are JSON where they parse)
         %mcp read [NAME] URI                             read a resource
         %mcp prompt [NAME.]PROMPT key=value ...          render a prompt
+        %mcp trace [NAME]                                the JSON-RPC messages sent and received
         %mcp disconnect NAME | --all                     close connections
 
         %%mcp call [NAME.]TOOL                           the cell body is a JSON object of arguments
@@ -241,6 +242,9 @@ class MCPMagics(Magics):
         return server.prompt(name, {k: v if isinstance(v, str) else json.dumps(v)
                                     for k, v in parse_arguments(words[1:]).items()})
 
+    def _do_trace(self, words: list[str], _cell: str | None) -> pd.DataFrame:
+        return find_server(words[0] if words else None).trace
+
     def _do_disconnect(self, words: list[str], _cell: str | None) -> None:
         if words == ["--all"]:
             close_all()
@@ -270,7 +274,7 @@ def completions(line: str) -> list[str]:
         return [c for c in SUBCOMMANDS if c.startswith(words[0] if words else "")]
     command, typed = words[0], words[-1]
     open_servers = servers()
-    if command in ("tools", "resources", "templates", "prompts", "read", "disconnect") and len(words) == 2:
+    if command in ("tools", "resources", "templates", "prompts", "read", "trace", "disconnect") and len(words) == 2:
         return [s.name for s in open_servers if s.name.startswith(typed)] + (["--all"] if command == "disconnect" else [])
     if command in ("call", "prompt"):
         kind = "tools" if command == "call" else "prompts"

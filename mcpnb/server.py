@@ -39,6 +39,7 @@ from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .schema import check_arguments, to_json
 from .targets import Target, resolve
+from .trace import Trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,6 +104,7 @@ class Server:
         self._closed_link: Link | None = None  # kept after close() so stderr can still be read
         self.logs: collections.deque[types.LoggingMessageNotificationParams] = collections.deque(maxlen=KEEP_EVENTS)
         self.notifications: collections.deque[Any] = collections.deque(maxlen=KEEP_EVENTS)
+        self._trace: Trace | None = None  # made with the first link, kept across reconnects
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -114,6 +116,9 @@ class Server:
             client_info=types.Implementation(name="mcpnb", version=_version()),
             **self._options,
         )
+        if self._trace is None:
+            self._trace = Trace(link.redact)
+        link.trace = self._trace
         try:
             await link.open()
         except BaseException:
@@ -229,6 +234,20 @@ class Server:
         if link is None or link.stderr is None:
             return ""
         return link.redact(link.stderr.text())
+
+    @property
+    def trace(self) -> pd.DataFrame:
+        """Every JSON-RPC message sent and received (the last 1000), as a table; secrets masked.
+
+        Columns: time, direction (→ sent, ← received), kind, method, id,
+        duration_ms (request to response), size (bytes), summary, message.
+        In-process servers have no wire, so their trace is empty.
+        """
+        import pandas as pd
+
+        if self._trace is None:
+            return pd.DataFrame()
+        return self._trace.frame()
 
     @property
     def pid(self) -> int | None:

@@ -34,6 +34,9 @@ def test_connect_call_and_store_results(kernel):
     assert kernel.run("policy.text.splitlines()[0]") == "'# Refund policy'"
     kernel.run("draft = %mcp prompt draft_reply enquiry_id=3 tone=brief")
     assert "Draft a brief reply" in kernel.run("draft.text")
+    kernel.run("wire = %mcp trace helpdesk")
+    assert kernel.run("wire['method'].iloc[0]") == "'server/discover'"
+    assert kernel.run("int((wire['method'] == 'prompts/get').sum())") == "2"  # the request and its response
 
 
 def test_listings_servers_and_disconnect(kernel):

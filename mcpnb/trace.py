@@ -1,0 +1,188 @@
+"""The protocol trace: every JSON-RPC message a connection sends and receives.
+
+A learner sees the handshake or ``server/discover``, the ``_meta`` envelope of
+the 2026-07-28 era, notifications and cancellations; an analyst sees which call
+was slow. ``Tap`` wraps the SDK transport's two streams and notes each message
+as it passes, with the time; nothing is serialised on the way (the call path
+stays as fast as without a trace). Summaries and sizes are worked out when
+someone looks (``Trace.frame``), and every text goes through the connection's
+redactor. The last ``KEEP`` messages are kept.
+
+In-process servers have no wire: the SDK calls them directly (or through its
+own memory transport), so their trace is empty.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import pandas as pd
+from mcp.shared.message import SessionMessage
+
+__all__ = ["Trace", "Tap"]
+
+KEEP = 1000
+_COLUMNS = ["time", "direction", "kind", "method", "id", "duration_ms", "size", "summary", "message"]
+
+
+class Trace:
+    """The messages of one connection, oldest first (bounded)."""
+
+    def __init__(self, redact: Callable[[str], str], keep: int | None = None) -> None:
+        self._redact = redact
+        self._entries: collections.deque[tuple[float, str, Any]] = collections.deque(maxlen=keep or KEEP)
+        self.dropped = 0
+
+    def note(self, direction: str, message: Any) -> None:
+        """Remember one message (called by Tap for every message; cheap)."""
+        if len(self._entries) == self._entries.maxlen:
+            self.dropped += 1
+        self._entries.append((time.time(), direction, message))
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def frame(self) -> pd.DataFrame:
+        """The messages as a table: time, direction, kind, method, id, duration, size, summary, message."""
+        rows = []
+        started: dict[tuple[str, Any], tuple[float, str]] = {}
+        for moment, direction, message in list(self._entries):
+            data = json.loads(self._redact(message.model_dump_json(by_alias=True, exclude_unset=True)))
+            kind, method, ident = _describe(data)
+            duration = None
+            if kind == "request":
+                started[(direction, ident)] = (moment, method)
+            elif kind in ("response", "error"):
+                asked = "→" if direction == "←" else "←"
+                begun = started.pop((asked, ident), None)
+                if begun is not None:
+                    duration = round((moment - begun[0]) * 1000, 1)
+                    method = begun[1]
+            rows.append({
+                "time": datetime.fromtimestamp(moment, timezone.utc), "direction": direction, "kind": kind,
+                "method": method, "id": ident, "duration_ms": duration,
+                "size": len(json.dumps(data, separators=(",", ":"))), "summary": _summary(kind, data),
+                "message": data,
+            })
+        frame = pd.DataFrame(rows, columns=_COLUMNS)
+        frame["id"] = pd.Series([row["id"] for row in rows], dtype=object)  # ids are ints or strings, never floats
+        frame.attrs["mcp"] = {"kept": len(rows), "dropped": self.dropped}
+        return frame
+
+
+def _describe(data: dict[str, Any]) -> tuple[str, str | None, Any]:
+    if "method" in data:
+        return ("request" if "id" in data else "notification"), data["method"], data.get("id")
+    if "error" in data:
+        return "error", None, data.get("id")
+    return "response", None, data.get("id")
+
+
+def _summary(kind: str, data: dict[str, Any]) -> str:
+    if kind == "error":
+        error = data.get("error", {})
+        return _short(f"error {error.get('code')}: {error.get('message')}")
+    if kind == "response":
+        result = data.get("result") or {}
+        parts = []
+        if isinstance(result, dict):
+            for key in ("content", "tools", "resources", "resourceTemplates", "prompts", "messages", "contents"):
+                if isinstance(result.get(key), list):
+                    parts.append(f"{len(result[key])} {key}")
+            if result.get("structuredContent") is not None:
+                parts.append("structured")
+            if result.get("isError"):
+                parts.append("isError")
+            if result.get("protocolVersion") or result.get("supportedVersions"):
+                parts.append(f"protocol {result.get('protocolVersion') or result.get('supportedVersions')}")
+            if result.get("nextCursor"):
+                parts.append("more pages")
+        return ", ".join(parts) or _short(json.dumps(result))
+    params = data.get("params") or {}
+    shown = {k: v for k, v in params.items() if k != "_meta"} if isinstance(params, dict) else params
+    text = json.dumps(shown, ensure_ascii=False) if shown else ""
+    if isinstance(params, dict) and params.get("_meta"):
+        text += f" _meta: {', '.join(sorted(params['_meta']))}"
+    return _short(text)
+
+
+def _short(text: str, limit: int = 140) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _TapRead:
+    def __init__(self, inner: Any, trace: Trace) -> None:
+        self._inner, self._trace = inner, trace
+
+    async def receive(self) -> Any:
+        item = await self._inner.receive()
+        if isinstance(item, SessionMessage):
+            self._trace.note("←", item.message)
+        return item
+
+    def __aiter__(self) -> _TapRead:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._inner.__anext__()
+        if isinstance(item, SessionMessage):
+            self._trace.note("←", item.message)
+        return item
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _TapRead:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:  # e.g. last_context, read by the SDK when present
+        return getattr(self._inner, name)
+
+
+class _TapWrite:
+    def __init__(self, inner: Any, trace: Trace) -> None:
+        self._inner, self._trace = inner, trace
+
+    async def send(self, item: Any, /) -> None:
+        if isinstance(item, SessionMessage):
+            self._trace.note("→", item.message)
+        await self._inner.send(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _TapWrite:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class Tap:
+    """An SDK transport, entered as is, whose two streams note every message in a Trace."""
+
+    def __init__(self, transport: Any, trace: Trace) -> None:
+        self._transport, self._trace = transport, trace
+
+    async def __aenter__(self) -> tuple[Any, Any]:
+        read_stream, write_stream = await self._transport.__aenter__()
+        return _TapRead(read_stream, self._trace), _TapWrite(write_stream, self._trace)
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._transport.__aexit__(*exc_info)
