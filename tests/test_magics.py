@@ -107,3 +107,19 @@ def test_tab_completion(kernel):
     assert "order_id=" in complete("%mcp call get_order ord")
     assert "limit=" in complete("%mcp call helpdesk.list_orders status=paid lim")
     assert "helpdesk" in complete("%mcp tools he")
+
+
+def test_connect_every_server_in_a_config_file(kernel, tmp_path):
+    import json
+
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {
+        "desk": {"command": sys.executable, "args": ["-m", "mcpnb.demo", "helpdesk"],
+                 "env": {"MCPNB_DEMO_DIR": str(tmp_path)}},
+        "faulty": {"command": FAULTY[0], "args": FAULTY[1:]},
+    }}))
+    kernel.run(f"%mcp connect --config {config}")
+    kernel.run("open_now = %mcp servers")
+    assert kernel.run("sorted(open_now['name'])") == "['desk', 'faulty']"
+    kernel.run("answer = %mcp call faulty.echo text=configured")
+    assert kernel.run("answer.text") == "'configured'"
