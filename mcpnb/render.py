@@ -110,15 +110,19 @@ def _blocks(blocks: list[Any]) -> str:
         elif isinstance(block, types.EmbeddedResource):
             resource = block.resource
             parts.append(f'<div class="head">resource {_link(str(resource.uri))} ({esc(resource.mime_type)})</div>')
-            if isinstance(resource, types.TextResourceContents):
-                parts.append(_text(resource.text))
-            elif resource.mime_type in _IMAGE_TYPES:
-                parts.append(_media("image", resource.mime_type, resource.blob))
-            else:
-                parts.append(f'<div class="note">[{len(resource.blob):,} characters of base64 data]</div>')
+            parts.append(_resource_part(resource))
         else:
             parts.append(f'<div class="note">[{esc(getattr(block, "type", type(block).__name__))} content]</div>')
     return "".join(parts)
+
+
+def _resource_part(part: Any) -> str:
+    """One part of a resource: its text, an image, or a note of how much binary data."""
+    if isinstance(part, types.TextResourceContents):
+        return _text(part.text)
+    if part.mime_type in _IMAGE_TYPES:
+        return _media("image", part.mime_type, part.blob)
+    return f'<div class="note">[{esc(part.mime_type)}: {len(part.blob):,} characters of base64 data]</div>'
 
 
 def tool_result(result: Any) -> str:
@@ -144,15 +148,7 @@ def resource_result(result: Any) -> str:
         return _box(head + table(result.df))
     except NotTabular:
         pass
-    parts = []
-    for part in result.contents:
-        if isinstance(part, types.TextResourceContents):
-            parts.append(_text(part.text))
-        elif part.mime_type in _IMAGE_TYPES:
-            parts.append(_media("image", part.mime_type, part.blob))
-        else:
-            parts.append(f'<div class="note">[{esc(part.mime_type)}: {len(part.blob):,} characters of base64]</div>')
-    return _box(head + "".join(parts))
+    return _box(head + "".join(_resource_part(part) for part in result.contents))
 
 
 def prompt_result(result: Any) -> str:
