@@ -105,6 +105,7 @@ class Link:
         logging_callback: Callable[[Any], Awaitable[None]] | None = None,
         client_info: types.Implementation | None = None,
         trace: Trace | None = None,
+        log_level: str | None = None,
     ) -> None:
         self.target = target
         self.trace = trace
@@ -116,6 +117,7 @@ class Link:
         self._message_handler = message_handler
         self._logging_callback = logging_callback
         self._client_info = client_info
+        self.log_level = log_level
         self.client: Client | None = None
         self.stderr: StderrTail | None = None
         self.watch: ProcessWatch | None = None
@@ -180,6 +182,7 @@ class Link:
                     message_handler=self._message_handler,
                     logging_callback=self._logging_callback,
                     client_info=self._client_info,
+                    log_level=self.log_level,  # the 2026-07-28 opt-in, stamped on each request
                 )
                 async with client:
                     self.client = client

@@ -52,7 +52,6 @@ MAX_PAGES = 10_000
 KEEP_EVENTS = 1000
 
 _UNSET: Any = object()
-_CALL_OPTIONS = ("timeout", "validate")
 
 _KINDS = {
     # kind: (SDK list method, result attribute, item class, key field, singular, capability)
@@ -90,10 +89,11 @@ class Server:
     """A live connection to one MCP server. Make one with ``mcpnb.connect()``."""
 
     def __init__(self, target: Target, *, protocol: str | None, timeout: float | None,
-                 connect_timeout: float | None) -> None:
+                 connect_timeout: float | None, log_level: str | None = "info") -> None:
         self.target = target
         self.name = target.name
-        self._options = {"protocol": protocol, "timeout": timeout, "connect_timeout": connect_timeout}
+        self._options = {"protocol": protocol, "timeout": timeout, "connect_timeout": connect_timeout,
+                         "log_level": log_level}
         self.timeout = timeout
         self._link: Link | None = None
         self._listings: dict[str, Listing[Any]] = {}
@@ -102,7 +102,8 @@ class Server:
         self._info: ServerInfo | None = None
         self._replaced_by: str | None = None
         self._closed_link: Link | None = None  # kept after close() so stderr can still be read
-        self.logs: collections.deque[types.LoggingMessageNotificationParams] = collections.deque(maxlen=KEEP_EVENTS)
+        self._logs: collections.deque[tuple[datetime, types.LoggingMessageNotificationParams]] = \
+            collections.deque(maxlen=KEEP_EVENTS)
         self.notifications: collections.deque[Any] = collections.deque(maxlen=KEEP_EVENTS)
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
 
@@ -142,6 +143,9 @@ class Server:
         )
         if self._info.era == "stateless" and _list_change_flags(client.server_capabilities):
             link.spawn(self._listen_for_list_changes, "listening for list changes")
+        level = self._options["log_level"]
+        if level and self._info.era == "handshake" and client.server_capabilities.logging is not None:
+            await _set_log_level(link, level)
 
     async def _listen_for_list_changes(self, client: Any) -> None:
         """2026-07-28 servers announce list changes on a subscriptions/listen stream."""
@@ -343,30 +347,55 @@ class Server:
         self.notifications.append(root)
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        self.logs.append(params)
+        # Filtered here too: some servers send every level whatever the client asked for.
+        wanted = self._options["log_level"]
+        if wanted is None or _LOG_LEVELS.index(wanted) > _severity(params.level):
+            return
+        self._logs.append((datetime.now(timezone.utc), params))
+
+    @property
+    def logs(self) -> pd.DataFrame:
+        """Log messages the server sent (the last 1000): time, level, logger, message.
+
+        Which are kept is set by ``connect(log_level=...)`` ("info" by default):
+        the server is asked for that level, and anything below it is dropped.
+        """
+        import json
+
+        import pandas as pd
+
+        rows = [{"time": when, "level": p.level, "logger": p.logger,
+                 "message": p.data if isinstance(p.data, str) else json.dumps(p.data, default=str)}
+                for when, p in list(self._logs)]
+        return pd.DataFrame(rows, columns=["time", "level", "logger", "message"])
 
     # -- calling tools -----------------------------------------------------------------
 
     def call(self, tool: str, arguments: Mapping[str, Any] | None = None, /, *,
-             timeout: float | None = _UNSET, validate: bool = _UNSET, **kwargs: Any) -> ToolResult:
+             timeout: float | None = _UNSET, validate: bool = _UNSET, progress: Any = _UNSET,
+             **kwargs: Any) -> ToolResult:
         """Call ``tool`` with ``arguments`` (a dict, keyword arguments, or both).
 
         Arguments are checked against the tool's input schema first
         (``validate=False`` skips that). ``timeout`` (seconds) overrides the
-        connection's default for this call. A tool argument that is named
-        ``timeout`` or ``validate`` goes in the ``arguments`` dict.
+        connection's default for this call. When the server reports progress,
+        a progress bar shows it (``progress=False``: none; a callable
+        ``progress(done, total, message)`` receives it instead). A tool
+        argument named ``timeout``, ``validate`` or ``progress`` goes in the
+        ``arguments`` dict.
         """
         __tracebackhide__ = True
-        return runtime.run(self._call(tool, arguments, timeout, validate, kwargs))
+        return runtime.run(self._call(tool, arguments, timeout, validate, kwargs, progress))
 
     async def acall(self, tool: str, arguments: Mapping[str, Any] | None = None, /, *,
-                    timeout: float | None = _UNSET, validate: bool = _UNSET, **kwargs: Any) -> ToolResult:
+                    timeout: float | None = _UNSET, validate: bool = _UNSET, progress: Any = _UNSET,
+                    **kwargs: Any) -> ToolResult:
         """Async twin of :meth:`call`."""
         __tracebackhide__ = True
-        return await runtime.arun(self._call(tool, arguments, timeout, validate, kwargs))
+        return await runtime.arun(self._call(tool, arguments, timeout, validate, kwargs, progress))
 
     async def _call(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None,
-                    validate: bool, kwargs: dict[str, Any]) -> ToolResult:
+                    validate: bool, kwargs: dict[str, Any], progress: Any = _UNSET) -> ToolResult:
         link = self._require_link()
         if arguments is not None and not isinstance(arguments, Mapping):
             raise ConfigError(f"Arguments for {tool!r} must be a dict, not {type(arguments).__name__}.")
@@ -378,16 +407,20 @@ class Server:
                 tools = await self._listing("tools")
             spec = tools[tool]  # NotFound with suggestions
             problems = check_arguments(spec.input_schema, args)
-            problems += _option_clashes(spec, args, timeout=timeout, validate=validate)
+            problems += _option_clashes(spec, args, timeout=timeout, validate=validate, progress=progress)
             if problems:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
         limit = self.timeout if timeout is _UNSET else timeout
+        reporter = ProgressReport(f"{self.name}.{tool}", True if progress is _UNSET else progress)
         started = time.perf_counter()
-        raw = await link.request(
-            f"Calling tool {tool!r} on {self.name!r}",
-            lambda c: c.call_tool(tool, args, read_timeout_seconds=limit),
-            timeout=limit,
-        )
+        try:
+            raw = await link.request(
+                f"Calling tool {tool!r} on {self.name!r}",
+                lambda c: c.call_tool(tool, args, read_timeout_seconds=limit, progress_callback=reporter.callback),
+                timeout=limit,
+            )
+        finally:
+            reporter.close()
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started,
                           self._info.protocol_version if self._info else None)
 
@@ -426,7 +459,7 @@ class Server:
         async def one(index: int, args: dict[str, Any]) -> None:
             async with slots:
                 try:
-                    outcomes[index] = await self._call(tool, args, timeout, _UNSET, {})
+                    outcomes[index] = await self._call(tool, args, timeout, _UNSET, {}, False)
                 except MCPNBError as error:
                     outcomes[index] = error
             if bar is not None:
@@ -540,6 +573,61 @@ class Server:
         else:
             state = f"protocol {self._info.protocol_version}" if self._info else "open"
         return f"<Server {self.name!r} {self.target.describe()}, {state}>"
+
+
+_LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+def _severity(level: str) -> int:
+    return _LOG_LEVELS.index(level) if level in _LOG_LEVELS else len(_LOG_LEVELS)  # unknown: keep it
+
+
+async def _set_log_level(link: Link, level: str) -> None:
+    """The 2025-11-25 way to ask for log messages (deprecated in the SDK, right for that era)."""
+    import warnings
+
+    from mcp.shared.exceptions import MCPDeprecationWarning
+
+    async def ask(client: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            return await client.set_logging_level(level)
+
+    try:
+        await link.request("Setting the log level", ask)
+    except MCPNBError:
+        pass  # a server that says it logs but refuses the level: carry on without its messages
+
+
+class ProgressReport:
+    """Progress notifications for one call: a bar (made on the first one), a callable, or nothing."""
+
+    def __init__(self, label: str, wanted: Any) -> None:
+        self.label = label
+        self.wanted = wanted
+        self.bar: Any = None
+        self.callback = self._report if wanted else None
+
+    async def _report(self, progress: float, total: float | None, message: str | None) -> None:
+        if callable(self.wanted):
+            outcome = self.wanted(progress, total, message)
+            if hasattr(outcome, "__await__"):
+                await outcome
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=self.label, unit="step")
+        if total is not None:
+            self.bar.total = total
+        self.bar.n = progress
+        if message:
+            self.bar.set_postfix_str(message, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _rows_as_arguments(rows: Any) -> list[dict[str, Any]]:
@@ -658,12 +746,15 @@ def servers() -> list[Server]:
 
 def _prepare(target: Any, name: str | None, config: Any, env: Any, cwd: Any, headers: Any,
              transport: str | None, protocol: str | None, timeout: float | None,
-             connect_timeout: float | None) -> Server:
+             connect_timeout: float | None, log_level: str | None) -> Server:
     for label, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
             raise ConfigError(f"{label}= must be a positive number of seconds, not {value!r}.")
+    if log_level is not None and log_level not in _LOG_LEVELS:
+        raise ConfigError(f"Unknown log_level {log_level!r}.", hint=f"use None or one of: {', '.join(_LOG_LEVELS)}.")
     resolved = resolve(target, name=name, config=config, env=env, cwd=cwd, headers=headers, transport=transport)
-    return Server(resolved, protocol=protocol, timeout=timeout, connect_timeout=connect_timeout)
+    return Server(resolved, protocol=protocol, timeout=timeout, connect_timeout=connect_timeout,
+                  log_level=log_level)
 
 
 async def _replace_older(server: Server) -> None:
@@ -684,6 +775,7 @@ def connect(
     protocol: str | None = None,
     transport: str | None = None,
     connect_timeout: float | None = None,
+    log_level: str | None = "info",
 ) -> Server:
     """Connect to an MCP server and return the live :class:`Server`.
 
@@ -698,10 +790,13 @@ def connect(
     ``timeout`` is the default per-request timeout in seconds (None: wait until
     interrupted). ``protocol`` forces an era: ``"2025-11-25"`` (initialize
     handshake) or ``"2026-07-28"`` (stateless); by default the SDK negotiates.
-    A connection with the same name as an open one replaces it.
+    ``log_level`` is the least severe server log message to receive
+    (``server.logs``); None asks for none. A connection with the same name as
+    an open one replaces it.
     """
     __tracebackhide__ = True
-    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout)
+    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout,
+                      log_level)
     runtime.run(server._open())
     runtime.run(_replace_older(server))
     return server
@@ -719,10 +814,12 @@ async def aconnect(
     protocol: str | None = None,
     transport: str | None = None,
     connect_timeout: float | None = None,
+    log_level: str | None = "info",
 ) -> Server:
     """Async twin of :func:`connect`."""
     __tracebackhide__ = True
-    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout)
+    server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout,
+                      log_level)
     await runtime.arun(server._open())
     await runtime.arun(_replace_older(server))
     return server
