@@ -318,7 +318,7 @@ class Link:
                 f"{action} failed: lost the connection to {self.target.name!r} ({self.redact(_describe(leaf))}).",
                 hint="server.reconnect() connects again.",
             )
-            return self.lost
+            return copy.copy(self.lost)
         return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
 
     # -- errors with the process's last words ------------------------------------------

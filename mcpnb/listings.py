@@ -50,6 +50,12 @@ class Tool:
     def required(self) -> list[str]:
         return list(self.input_schema.get("required") or ())
 
+    @property
+    def signature(self) -> str:
+        """The arguments in one line, optional ones marked: ``order_id, reason?``."""
+        required = set(self.required)
+        return ", ".join(p if p in required else f"{p}?" for p in self.parameters)
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -99,6 +105,11 @@ class Prompt:
     @classmethod
     def from_sdk(cls, prompt: types.Prompt) -> Prompt:
         return cls(prompt.name, prompt.title, prompt.description, list(prompt.arguments or []), prompt)
+
+    @property
+    def signature(self) -> str:
+        """The arguments in one line, optional ones marked: ``enquiry_id, tone?``."""
+        return ", ".join(a.name if a.required else f"{a.name}?" for a in self.arguments)
 
 
 Item = TypeVar("Item", Tool, Resource, ResourceTemplate, Prompt)

@@ -55,25 +55,21 @@ def parse_arguments(words: list[str]) -> dict[str, Any]:
 
 def split_target(text: str) -> tuple[Server, str]:
     """``NAME.TOOL`` or ``TOOL`` (while one server is open) -> (server, tool)."""
-    open_servers = {server.name: server for server in servers()}
-    for name, server in open_servers.items():
-        if text.startswith(name + "."):
-            return server, text[len(name) + 1:]
-    if len(open_servers) == 1:
-        return next(iter(open_servers.values())), text
-    if not open_servers:
-        raise ConfigError("No server is open.", hint="%mcp connect NAME ... first (see %mcp?).")
-    raise ConfigError(f"Several servers are open ({', '.join(open_servers)}); say which: NAME.{text}.")
+    for server in servers():
+        if text.startswith(server.name + "."):
+            return server, text[len(server.name) + 1:]
+    return find_server(None, which=f"say which: NAME.{text}"), text
 
 
-def find_server(name: str | None) -> Server:
+def find_server(name: str | None, *, which: str = "name one") -> Server:
     """The open server ``name``, or the only one open."""
     open_servers = {server.name: server for server in servers()}
     if name is None:
         if len(open_servers) == 1:
             return next(iter(open_servers.values()))
-        raise ConfigError("No server is open." if not open_servers else
-                          f"Several servers are open ({', '.join(open_servers)}); name one.")
+        if not open_servers:
+            raise ConfigError("No server is open.", hint="%mcp connect NAME ... first (see %mcp?).")
+        raise ConfigError(f"Several servers are open ({', '.join(open_servers)}); {which}.")
     if name not in open_servers:
         raise ConfigError(f"No open server is named {name!r} (open: {', '.join(open_servers) or 'none'}).")
     return open_servers[name]
@@ -299,7 +295,7 @@ def listing_frame(kind: str, items: Any) -> pd.DataFrame:
         row: dict[str, Any] = {"name": item.name, "title": item.title, "description": item.description}
         if kind == "tools":
             notes = item.annotations
-            row["parameters"] = ", ".join(p if p in item.required else f"{p}?" for p in item.parameters)
+            row["parameters"] = item.signature
             row["read_only"] = getattr(notes, "read_only_hint", None)
             row["destructive"] = getattr(notes, "destructive_hint", None)
             row["idempotent"] = getattr(notes, "idempotent_hint", None)
@@ -308,7 +304,7 @@ def listing_frame(kind: str, items: Any) -> pd.DataFrame:
         elif kind == "templates":
             row.update(uri_template=item.uri_template, mime_type=item.mime_type)
         else:
-            row["arguments"] = ", ".join(a.name if a.required else f"{a.name}?" for a in item.arguments)
+            row["arguments"] = item.signature
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -181,11 +181,9 @@ def listing(items: Any) -> str:
         if len(description) > 300:
             description = description[:297] + "..."
         if items.kind == "tool":
-            required = set(item.required)
-            extra = ", ".join(esc(p) if p in required else f"{esc(p)}?" for p in item.parameters)
-            extra += " " + _badges(item.annotations)
+            extra = esc(item.signature) + " " + _badges(item.annotations)
         elif items.kind == "prompt":
-            extra = ", ".join(esc(a.name) if a.required else f"{esc(a.name)}?" for a in item.arguments)
+            extra = esc(item.signature)
         elif items.kind == "resource":
             extra = _link(item.uri)
         else:

@@ -680,12 +680,9 @@ def _option_clashes(spec: Tool, args: Mapping[str, Any], **options: Any) -> list
 
 
 def _arguments_hint(spec: Tool) -> str:
-    params = spec.parameters
-    if not params:
+    if not spec.parameters:
         return f"{spec.name!r} takes no arguments."
-    required = set(spec.required)
-    shown = ", ".join(f"{p}{'' if p in required else '?'}" for p in params)
-    return f"{spec.name!r} takes: {shown} (? = optional); see server.tools[{spec.name!r}].input_schema."
+    return f"{spec.name!r} takes: {spec.signature} (? = optional); see server.tools[{spec.name!r}].input_schema."
 
 
 def _prompt_value(value: Any) -> str:

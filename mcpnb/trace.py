@@ -118,29 +118,23 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _TapRead:
+class _TapStream:
+    """One of a transport's two streams, passed through, noting each message in a Trace."""
+
+    direction = ""
+
     def __init__(self, inner: Any, trace: Trace) -> None:
         self._inner, self._trace = inner, trace
 
-    async def receive(self) -> Any:
-        item = await self._inner.receive()
+    def _note(self, item: Any) -> Any:
         if isinstance(item, SessionMessage):
-            self._trace.note("←", item.message)
-        return item
-
-    def __aiter__(self) -> _TapRead:
-        return self
-
-    async def __anext__(self) -> Any:
-        item = await self._inner.__anext__()
-        if isinstance(item, SessionMessage):
-            self._trace.note("←", item.message)
+            self._trace.note(self.direction, item.message)
         return item
 
     async def aclose(self) -> None:
         await self._inner.aclose()
 
-    async def __aenter__(self) -> _TapRead:
+    async def __aenter__(self) -> _TapStream:
         await self._inner.__aenter__()
         return self
 
@@ -151,27 +145,24 @@ class _TapRead:
         return getattr(self._inner, name)
 
 
-class _TapWrite:
-    def __init__(self, inner: Any, trace: Trace) -> None:
-        self._inner, self._trace = inner, trace
+class _TapRead(_TapStream):
+    direction = "←"
 
-    async def send(self, item: Any, /) -> None:
-        if isinstance(item, SessionMessage):
-            self._trace.note("→", item.message)
-        await self._inner.send(item)
+    async def receive(self) -> Any:
+        return self._note(await self._inner.receive())
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _TapWrite:
-        await self._inner.__aenter__()
+    def __aiter__(self) -> _TapRead:
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._inner.__aexit__(*exc_info)
+    async def __anext__(self) -> Any:
+        return self._note(await self._inner.__anext__())
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+
+class _TapWrite(_TapStream):
+    direction = "→"
+
+    async def send(self, item: Any, /) -> None:
+        await self._inner.send(self._note(item))
 
 
 class Tap:
