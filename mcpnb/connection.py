@@ -106,6 +106,7 @@ class Link:
         client_info: types.Implementation | None = None,
         trace: Trace | None = None,
         log_level: str | None = None,
+        callbacks: dict[str, Any] | None = None,
     ) -> None:
         self.target = target
         self.trace = trace
@@ -118,6 +119,7 @@ class Link:
         self._logging_callback = logging_callback
         self._client_info = client_info
         self.log_level = log_level
+        self._callbacks = callbacks or {}  # sampling, elicitation and roots (handlers.Answers)
         self.client: Client | None = None
         self.stderr: StderrTail | None = None
         self.watch: ProcessWatch | None = None
@@ -183,6 +185,7 @@ class Link:
                     logging_callback=self._logging_callback,
                     client_info=self._client_info,
                     log_level=self.log_level,  # the 2026-07-28 opt-in, stamped on each request
+                    **self._callbacks,
                 )
                 async with client:
                     self.client = client
@@ -198,26 +201,33 @@ class Link:
             self._done.set()
             _live.discard(self)
 
-    def spawn(self, work: Callable[[Client], Awaitable[None]], what: str) -> None:
+    def spawn(self, work: Callable[[Client], Awaitable[None]], what: str,
+              on_stop: Callable[[str], None] | None = None) -> anyio.CancelScope:
         """Run ``work(client)`` beside the connection until it ends or the link closes.
 
-        For long-lived listeners (``subscriptions/listen``); a failure is logged,
-        never raised: the connection itself is unaffected.
+        For long-lived listeners (``subscriptions/listen``); a failure is logged
+        (and given to ``on_stop``), never raised: the connection is unaffected.
+        Cancel the returned scope to stop it.
         """
         client = self.require_client()
+        scope = anyio.CancelScope()
+        self._background.add(scope)
 
         async def run() -> None:
-            with anyio.CancelScope() as scope:
-                self._background.add(scope)
+            with scope:
                 try:
                     await work(client)
                 except Exception as exc:
                     if not self.closed:
-                        logger.info("%s on %r stopped: %s", what, self.target.name, self.redact(_describe(exc)))
+                        why = self.redact(_describe(exc))
+                        logger.info("%s on %r stopped: %s", what, self.target.name, why)
+                        if on_stop is not None:
+                            on_stop(f"{what} stopped: {why}")
                 finally:
                     self._background.discard(scope)
 
         asyncio.get_running_loop().create_task(run())
+        return scope
 
     async def close(self) -> None:
         """Leave the client orderly (the SDK stops the process); cancel if it takes too long."""

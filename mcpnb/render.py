@@ -22,7 +22,8 @@ from typing import Any
 import mcp_types as types
 import pandas as pd
 
-__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table"]
+__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names",
+           "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling"]
 
 MAX_TEXT = 4000  # characters of one text block shown
 MAX_ROWS = 50  # table rows shown
@@ -158,9 +159,10 @@ def prompt_result(result: Any) -> str:
     return _box(head + f"</div><table>{rows}</table>")
 
 
-def _badges(annotations: Any) -> str:
+def badge_names(annotations: Any) -> list[str]:
+    """The annotation hints worth a badge: read-only, destructive, idempotent, open-world."""
     if annotations is None:
-        return ""
+        return []
     found = []
     if annotations.read_only_hint:
         found.append("read-only")
@@ -170,7 +172,57 @@ def _badges(annotations: Any) -> str:
         found.append("idempotent")
     if annotations.open_world_hint:
         found.append("open-world")
-    return "".join(f'<span class="badge {name}">{name}</span>' for name in found)
+    return found
+
+
+def _badges(annotations: Any) -> str:
+    return "".join(f'<span class="badge {name}">{name}</span>' for name in badge_names(annotations))
+
+
+def text_block(text: Any, *, head: str | None = None) -> str:
+    """Server text (a description, a message) as an escaped block, with an optional heading."""
+    top = f'<div class="head">{esc(head)}</div>' if head else ""
+    return _box(top + _text("" if text is None else str(text)))
+
+
+def link_block(url: str) -> str:
+    """A URL the person chose to open: a link for http(s), otherwise shown as text only."""
+    return _box("Open: " + _link(url))
+
+
+def json_block(value: Any) -> str:
+    """Any JSON value, pretty-printed and escaped."""
+    import json
+
+    return _box(_text(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+
+
+def tool_heading(tool: Any) -> str:
+    """A tool's title, name, badges and description, for the explorer's form."""
+    title = esc(tool.title or tool.name)
+    name = f" <code>{esc(tool.name)}</code>" if tool.title else ""
+    description = _text(tool.description) if tool.description else ""
+    return _box(f"<b>{title}</b>{name} {_badges(tool.annotations)}{description}")
+
+
+def elicitation(request: Any) -> str:
+    """What the server asks the person, and for a URL request where it leads (shown, never opened)."""
+    body = f'<div class="head">{esc(request.server)} asks</div>{_text(request.message)}'
+    if request.mode == "url" and request.url:
+        body += f'<div>It wants you to open: <code>{esc(request.url)}</code></div>'
+    return _box(body)
+
+
+def sampling(request: Any) -> str:
+    """The conversation a server wants a model's reply to, with its preferences."""
+    rows = "".join(f"<tr><td><b>{esc(m['role'])}</b></td><td>{_text(m['text'])}</td></tr>" for m in request.messages)
+    system = f"<div class='head'>system prompt</div>{_text(request.system_prompt)}" if request.system_prompt else ""
+    prefs = ""
+    if request.model_preferences:
+        prefs = f"<div class='note'>model preferences: {esc(request.model_preferences)}</div>"
+    limit = f" (at most {esc(request.max_tokens)} tokens)" if request.max_tokens else ""
+    return _box(f'<div class="head">{esc(request.server)} asks for a model reply{limit}</div>'
+                f"{system}<table>{rows}</table>{prefs}")
 
 
 def listing(items: Any) -> str:

@@ -28,7 +28,9 @@ cancelled this way: connection.py cancels them through their own scope.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -50,11 +52,15 @@ class Job:
     the waiter). Every synchronous call crosses here, so it is kept small.
     """
 
-    __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished")
+    __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished",
+                 "_guard", "_woken", "_errands")
 
     def __init__(self) -> None:
         self._signal = threading.Lock()
-        self._signal.acquire()  # released once the outcome is in
+        self._signal.acquire()  # released to wake the waiter: the outcome is in, or an errand is
+        self._guard = threading.Lock()
+        self._woken = False
+        self._errands: list[Any] = []
         self._outcome: Any = None
         self._failed = False
         self._finished = False
@@ -66,22 +72,54 @@ class Job:
         if self._finished:
             return
         self._outcome, self._failed, self._finished = outcome, failed, True
-        self._signal.release()
+        self._wake()
         for callback in self._callbacks:
             callback(self)
+
+    def _wake(self) -> None:
+        with self._guard:
+            if not self._woken:
+                self._woken = True
+                self._signal.release()
 
     def done(self) -> bool:
         return self._finished
 
     def result(self, timeout: float | None = None) -> Any:
-        """The coroutine's result (or its exception, raised); TimeoutError after ``timeout``."""
-        if not self._finished:
-            if not self._signal.acquire(timeout=-1 if timeout is None else timeout):
+        """The coroutine's result (or its exception, raised); TimeoutError after ``timeout``.
+
+        While it waits, the calling thread also runs errands handed to it with
+        ``errand()`` (a question for the person on stdin, say).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._finished:
+            left = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._signal.acquire(timeout=left):
                 raise TimeoutError(f"no result within {timeout} s")
-            self._signal.release()
+            with self._guard:
+                self._woken = False
+                errands, self._errands = self._errands, []
+            for errand in errands:
+                errand(True)
+        with self._guard:
+            errands, self._errands = self._errands, []
+        for errand in errands:  # handed over too late: the asker must find another way
+            errand(False)
         if self._failed:
             raise self._outcome
         return self._outcome
+
+    def errand(self, work: Any) -> bool:
+        """Have the thread waiting in ``result()`` call ``work(True)``; False if it no longer waits.
+
+        Should the wait end first, ``work(False)`` is called instead.
+        """
+        with self._guard:
+            if self._finished:
+                return False
+            self._errands.append(work)
+        self._wake()
+        return True
 
     def add_done_callback(self, callback: Any) -> None:
         """Call ``callback(job)`` when finished (on the loop thread), or now if it is."""
@@ -199,6 +237,10 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
             "handler); it would wait for itself forever. Use the async twin with await instead."
         )
     job = submit(coro)
+    main = threading.current_thread() is threading.main_thread()
+    global _main_wait
+    if main:
+        _main_wait = job
     try:
         return job.result(timeout)
     except MCPNBError as error:
@@ -217,6 +259,22 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
         if not job.done():
             job.cancel_work()
         raise
+    finally:
+        if main:
+            _main_wait = None
+
+
+_main_wait: Job | None = None  # the job the main thread is blocked on in run(), if any
+
+
+def main_thread_errand(work: Any) -> bool:
+    """Hand ``work`` to the main thread if it is blocked in ``run()`` (see ``Job.errand``).
+
+    For questions that must be asked there: a kernel reads stdin only on the
+    thread that runs the cell, and a blocked cell processes no widget events.
+    """
+    job = _main_wait
+    return job is not None and job.errand(work)
 
 
 async def arun(coro: Coroutine[Any, Any, T]) -> T:
@@ -228,6 +286,7 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
     if on_loop_thread():
         return await coro
     caller = asyncio.get_running_loop()
+    note_caller(caller)
     waiter = caller.create_future()
 
     def hand_over(finished: Job) -> None:
@@ -244,6 +303,43 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
         raise
     except Cancelled:
         raise asyncio.CancelledError() from None
+
+
+# The kernel's loop and the context of the cell that last awaited mcpnb work: where
+# widgets are built and updated, and where a question for an awaiting cell is shown.
+_ui_loop: asyncio.AbstractEventLoop | None = None
+_ui_context: contextvars.Context | None = None
+
+
+def note_caller(caller: asyncio.AbstractEventLoop | None = None) -> None:
+    """Remember the main thread's running loop (the kernel's) and the current cell's context."""
+    global _ui_loop, _ui_context
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if caller is None:
+        try:
+            caller = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+    _ui_loop, _ui_context = caller, contextvars.copy_context()
+
+
+def on_ui(work: Any, *, in_cell: bool = False) -> None:
+    """Run ``work()`` on the kernel's loop (widgets are used from its thread), or here if none is known.
+
+    ``in_cell``: in the context of the cell that last awaited mcpnb work, so
+    what ``work`` displays appears under that cell.
+    """
+    target = _ui_loop
+    if target is None or target.is_closed() or threading.current_thread() is threading.main_thread():
+        work()
+        return
+    target.call_soon_threadsafe(work, context=_ui_context.copy() if in_cell and _ui_context else None)
+
+
+def ui_known() -> bool:
+    """Whether a kernel loop is known (widgets can be shown and receive events)."""
+    return _ui_loop is not None and not _ui_loop.is_closed()
 
 
 def _transfer(job: Job, waiter: asyncio.Future) -> None:

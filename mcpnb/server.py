@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import atexit
 import collections
+import logging
 import threading
+import warnings
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -30,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
-from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ToolsListChanged
 
 from . import runtime
 from .connection import Link, close_every_link, negotiated_era
 from .errors import ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError
+from .handlers import Answers, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .schema import check_arguments, to_json
@@ -52,6 +54,7 @@ MAX_PAGES = 10_000
 KEEP_EVENTS = 1000
 
 _UNSET: Any = object()
+logger = logging.getLogger("mcpnb")
 
 _KINDS = {
     # kind: (SDK list method, result attribute, item class, key field, singular, capability)
@@ -68,11 +71,6 @@ _CHANGED = {
 }
 
 
-_EVENT_KINDS = {
-    ToolsListChanged: ("tools",),
-    ResourcesListChanged: ("resources", "templates"),
-    PromptsListChanged: ("prompts",),
-}
 
 
 def _list_change_flags(capabilities: types.ServerCapabilities) -> dict[str, bool]:
@@ -89,7 +87,8 @@ class Server:
     """A live connection to one MCP server. Make one with ``mcpnb.connect()``."""
 
     def __init__(self, target: Target, *, protocol: str | None, timeout: float | None,
-                 connect_timeout: float | None, log_level: str | None = "info") -> None:
+                 connect_timeout: float | None, log_level: str | None = "info",
+                 sampling: Any = "ask", elicitation: Any = "ask", roots: Any = "default") -> None:
         self.target = target
         self.name = target.name
         self._options = {"protocol": protocol, "timeout": timeout, "connect_timeout": connect_timeout,
@@ -106,6 +105,11 @@ class Server:
             collections.deque(maxlen=KEEP_EVENTS)
         self.notifications: collections.deque[Any] = collections.deque(maxlen=KEEP_EVENTS)
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
+        self._activity: collections.deque[tuple[datetime, str, str]] = collections.deque(maxlen=KEEP_EVENTS)
+        self._watchers: list[Any] = []  # called (on the loop) after each new event: open explorers
+        self._answers = Answers(self.name, sampling=sampling, elicitation=elicitation, roots=roots,
+                                record=self._record)
+        self._subscriptions: dict[str, Subscription] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -115,8 +119,13 @@ class Server:
             message_handler=self._on_message,
             logging_callback=self._on_log,
             client_info=types.Implementation(name="mcpnb", version=_version()),
+            callbacks=self._answers.callbacks(),
             **self._options,
         )
+        if self._answers.asker is None:
+            from .widgets.answer import WidgetAsker
+
+            self._answers.asker = WidgetAsker()
         if self._trace is None:
             self._trace = Trace(link.redact)
         link.trace = self._trace
@@ -129,6 +138,7 @@ class Server:
         self._link = link
         self._listings.clear()
         self._stale.clear()
+        self._subscriptions.clear()  # a new connection starts with none
         client = link.require_client()
         server_info = client.server_info
         self._info = ServerInfo(
@@ -150,9 +160,8 @@ class Server:
     async def _listen_for_list_changes(self, client: Any) -> None:
         """2026-07-28 servers announce list changes on a subscriptions/listen stream."""
         async with client.listen(**_list_change_flags(client.server_capabilities)) as subscription:
-            async for event in subscription:
-                self._stale.update(_EVENT_KINDS.get(type(event), ()))
-                self.notifications.append(event)
+            async for _ in subscription:
+                pass  # the SDK also hands each event to _on_message, which notes it
 
     async def _close(self) -> None:
         link, self._link = self._link, None
@@ -344,7 +353,12 @@ class Server:
         for notice, kinds in _CHANGED.items():
             if isinstance(root, notice):
                 self._stale.update(kinds)
+                self._record("list changed", f"{', '.join(kinds)} changed")
         self.notifications.append(root)
+        if isinstance(root, types.ResourceUpdatedNotification):
+            self._resource_updated(str(root.params.uri))
+        elif isinstance(root, Exception):
+            self._record("transport", f"{type(root).__name__}: {self._redact(root)}")
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         # Filtered here too: some servers send every level whatever the client asked for.
@@ -352,6 +366,31 @@ class Server:
         if wanted is None or _LOG_LEVELS.index(wanted) > _severity(params.level):
             return
         self._logs.append((datetime.now(timezone.utc), params))
+        self._changed("log")
+
+    def _record(self, kind: str, summary: str) -> None:
+        """Note an event for ``server.activity`` (and any open explorer)."""
+        self._activity.append((datetime.now(timezone.utc), kind, summary))
+        self._changed(kind)
+
+    def _changed(self, kind: str) -> None:
+        for watcher in list(self._watchers):
+            try:
+                watcher(kind)
+            except Exception:  # a broken view must not break the connection
+                logger.debug("an activity watcher failed", exc_info=True)
+
+    def _redact(self, value: Any) -> str:
+        link = self._link or self._closed_link
+        return link.redact(str(value)) if link else str(value)
+
+    @property
+    def activity(self) -> pd.DataFrame:
+        """What happened besides your own calls (the last 1000): list changes, resource
+        updates, the server's questions and their answers, roots sent; time, kind, summary."""
+        import pandas as pd
+
+        return pd.DataFrame(list(self._activity), columns=["time", "kind", "summary"])
 
     @property
     def logs(self) -> pd.DataFrame:
@@ -368,6 +407,140 @@ class Server:
                  "message": p.data if isinstance(p.data, str) else json.dumps(p.data, default=str)}
                 for when, p in list(self._logs)]
         return pd.DataFrame(rows, columns=["time", "level", "logger", "message"])
+
+    # -- answering the server: roots --------------------------------------------------
+
+    @property
+    def roots(self) -> list[str]:
+        """The roots offered to the server (file:// URIs); assign a path or list to change them."""
+        return root_uris(self._answers.roots)
+
+    @roots.setter
+    def roots(self, value: Any) -> None:
+        runtime.run(self._set_roots(value))
+
+    async def aset_roots(self, value: Any) -> None:
+        """Async twin of ``server.roots = value``."""
+        await runtime.arun(self._set_roots(value))
+
+    async def _set_roots(self, value: Any) -> None:
+        if self._answers.roots is None:
+            raise ConfigError(f"Roots are not offered on {self.name!r} (it connected with roots=None).",
+                              hint="reconnect with connect(..., roots=PATH) to offer them.")
+        self._answers.roots = roots_from(value) or []
+        self._record("roots", "roots set to: " + (", ".join(self.roots) or "none"))
+        link = self._require_link()
+        if self._info and self._info.era == "handshake" and self.alive:
+            await link.request("Sending roots/list_changed", lambda c: _quietly(c.send_roots_list_changed))
+
+    # -- resource subscriptions --------------------------------------------------------
+
+    def subscribe(self, uri: str, callback: Any = None) -> None:
+        """Follow changes to the resource at ``uri``: each update is noted in
+        ``server.activity`` and, given a ``callback``, calls ``callback(uri)``.
+
+        2025-11-25 servers get ``resources/subscribe``; 2026-07-28 servers a
+        ``subscriptions/listen`` stream for that URI.
+        """
+        runtime.run(self._subscribe(str(getattr(uri, "uri", uri)), callback))
+
+    async def asubscribe(self, uri: str, callback: Any = None) -> None:
+        """Async twin of :meth:`subscribe`."""
+        await runtime.arun(self._subscribe(str(getattr(uri, "uri", uri)), callback))
+
+    def unsubscribe(self, uri: str) -> None:
+        """Stop following ``uri``."""
+        runtime.run(self._unsubscribe(str(getattr(uri, "uri", uri))))
+
+    async def aunsubscribe(self, uri: str) -> None:
+        await runtime.arun(self._unsubscribe(str(getattr(uri, "uri", uri))))
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """The resource URIs followed on this connection."""
+        return list(self._subscriptions)
+
+    async def _subscribe(self, uri: str, callback: Any) -> None:
+        link = self._require_link()
+        if callback is not None and not callable(callback):
+            raise ConfigError(f"callback= must be callable, not {type(callback).__name__}.")
+        if uri in self._subscriptions:
+            self._subscriptions[uri].callback = callback
+            return
+        resources = self.info.capabilities.resources
+        if not (resources and resources.subscribe):
+            raise ConfigError(f"Server {self.name!r} does not offer resource subscriptions.",
+                              hint="server.info.capabilities shows what it offers.")
+        action = f"Subscribing to {uri!r} on {self.name!r}"
+        scope = None
+        if self.info.era == "handshake":
+            await link.request(action, lambda c: _quietly(c.subscribe_resource, uri), timeout=self.timeout)
+        else:
+            scope = await self._listen_for_updates(link, uri, action)
+        self._subscriptions[uri] = Subscription(uri, callback, scope)
+        self._record("subscription", f"subscribed to {uri}")
+
+    async def _listen_for_updates(self, link: Link, uri: str, action: str) -> Any:
+        """A subscriptions/listen stream for one URI; returns once the server has acknowledged it."""
+        acknowledged = anyio.Event()
+        failed: list[BaseException] = []
+
+        async def listen(client: Any) -> None:
+            try:
+                async with client.listen(resource_subscriptions=[uri]) as stream:
+                    acknowledged.set()
+                    async for _ in stream:
+                        pass  # the SDK also hands each event to _on_message, which notes it
+            except Exception as exc:
+                failed.append(exc)
+                raise
+            finally:
+                acknowledged.set()
+
+        scope = link.spawn(listen, f"the subscription to {uri}", on_stop=lambda why: self._record("subscription", why))
+        with anyio.move_on_after(self.timeout or 30):
+            await acknowledged.wait()
+        if failed or not acknowledged.is_set():
+            scope.cancel()
+            raise (await link.translate(failed[0], action)) if failed else \
+                ProtocolError(f"{action}: the server did not acknowledge the subscription.")
+        return scope
+
+    async def _unsubscribe(self, uri: str) -> None:
+        link = self._require_link()
+        subscription = self._subscriptions.pop(uri, None)
+        if subscription is None:
+            return
+        if subscription.scope is not None:
+            subscription.scope.cancel()
+        elif self.alive:
+            await link.request(f"Unsubscribing from {uri!r}", lambda c: _quietly(c.unsubscribe_resource, uri),
+                               timeout=self.timeout)
+        self._record("subscription", f"unsubscribed from {uri}")
+
+    def _resource_updated(self, uri: str) -> None:
+        self._record("resource updated", uri)
+        subscription = self._subscriptions.get(uri)
+        if subscription is None or subscription.callback is None:
+            return
+        callback = subscription.callback
+
+        def call() -> None:
+            try:
+                callback(uri)
+            except Exception as exc:  # the person's code: say so, keep listening
+                self._record("subscription", f"the callback for {uri} failed: {type(exc).__name__}: {exc}")
+
+        runtime.on_ui(call, in_cell=True)
+
+    # -- the explorer --------------------------------------------------------------------
+
+    def explore(self) -> Any:
+        """An inspector for this server in the cell: tools (with forms), resources,
+        prompts, activity and the server's identity. Calls from it never block the kernel."""
+        from .widgets.explorer import Explorer
+
+        return Explorer(self)
 
     # -- calling tools -----------------------------------------------------------------
 
@@ -584,17 +757,8 @@ def _severity(level: str) -> int:
 
 async def _set_log_level(link: Link, level: str) -> None:
     """The 2025-11-25 way to ask for log messages (deprecated in the SDK, right for that era)."""
-    import warnings
-
-    from mcp.shared.exceptions import MCPDeprecationWarning
-
-    async def ask(client: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MCPDeprecationWarning)
-            return await client.set_logging_level(level)
-
     try:
-        await link.request("Setting the log level", ask)
+        await link.request("Setting the log level", lambda c: _quietly(c.set_logging_level, level))
     except MCPNBError:
         pass  # a server that says it logs but refuses the level: carry on without its messages
 
@@ -667,6 +831,22 @@ def _with_timeout(awaitable: Any, limit: float | None) -> Any:
             return await awaitable
 
     return bounded()
+
+
+class Subscription:
+    """One followed resource: its URI, the person's callback, and the 2026 listen stream's scope."""
+
+    def __init__(self, uri: str, callback: Any, scope: Any) -> None:
+        self.uri, self.callback, self.scope = uri, callback, scope
+
+
+async def _quietly(method: Any, *args: Any) -> Any:
+    """Call an SDK method deprecated for the newer era but right for the one in use."""
+    from mcp.shared.exceptions import MCPDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        return await method(*args)
 
 
 def _option_clashes(spec: Tool, args: Mapping[str, Any], **options: Any) -> list[tuple[str, str]]:
@@ -743,7 +923,8 @@ def servers() -> list[Server]:
 
 def _prepare(target: Any, name: str | None, config: Any, env: Any, cwd: Any, headers: Any,
              transport: str | None, protocol: str | None, timeout: float | None,
-             connect_timeout: float | None, log_level: str | None) -> Server:
+             connect_timeout: float | None, log_level: str | None, sampling: Any = "ask",
+             elicitation: Any = "ask", roots: Any = "default") -> Server:
     for label, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
             raise ConfigError(f"{label}= must be a positive number of seconds, not {value!r}.")
@@ -751,7 +932,7 @@ def _prepare(target: Any, name: str | None, config: Any, env: Any, cwd: Any, hea
         raise ConfigError(f"Unknown log_level {log_level!r}.", hint=f"use None or one of: {', '.join(_LOG_LEVELS)}.")
     resolved = resolve(target, name=name, config=config, env=env, cwd=cwd, headers=headers, transport=transport)
     return Server(resolved, protocol=protocol, timeout=timeout, connect_timeout=connect_timeout,
-                  log_level=log_level)
+                  log_level=log_level, sampling=sampling, elicitation=elicitation, roots=roots)
 
 
 async def _replace_older(server: Server) -> None:
@@ -773,6 +954,9 @@ def connect(
     transport: str | None = None,
     connect_timeout: float | None = None,
     log_level: str | None = "info",
+    sampling: Any = "ask",
+    elicitation: Any = "ask",
+    roots: Any = "default",
 ) -> Server:
     """Connect to an MCP server and return the live :class:`Server`.
 
@@ -790,10 +974,16 @@ def connect(
     ``log_level`` is the least severe server log message to receive
     (``server.logs``); None asks for none. A connection with the same name as
     an open one replaces it.
+
+    ``sampling`` and ``elicitation`` say how the server's requests are answered:
+    ``"ask"`` (a form, or stdin in a blocked cell), ``"accept-defaults"``,
+    ``"decline"``, a callable, or None (feature not offered); see
+    ``mcpnb.handlers``. ``roots`` is a path or list of paths offered as roots
+    (default: the working directory, which is the notebook's), or None.
     """
     __tracebackhide__ = True
     server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout,
-                      log_level)
+                      log_level, sampling, elicitation, roots)
     runtime.run(server._open())
     runtime.run(_replace_older(server))
     return server
@@ -812,11 +1002,14 @@ async def aconnect(
     transport: str | None = None,
     connect_timeout: float | None = None,
     log_level: str | None = "info",
+    sampling: Any = "ask",
+    elicitation: Any = "ask",
+    roots: Any = "default",
 ) -> Server:
     """Async twin of :func:`connect`."""
     __tracebackhide__ = True
     server = _prepare(target, name, config, env, cwd, headers, transport, protocol, timeout, connect_timeout,
-                      log_level)
+                      log_level, sampling, elicitation, roots)
     await runtime.arun(server._open())
     await runtime.arun(_replace_older(server))
     return server

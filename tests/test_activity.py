@@ -14,7 +14,7 @@ def own_data(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("protocol", [None, "2025-11-25"])
 def test_log_messages_arrive(own_data, protocol):
-    server = mcpnb.connect("demo:helpdesk", protocol=protocol)
+    server = mcpnb.connect("demo:helpdesk", protocol=protocol, elicitation="accept-defaults")
     opened = server.call("create_enquiry", subject="Lost ticket", body="Help", customer_email="a@example.com")
     logs = server.logs
     assert logs[["level", "logger"]].values.tolist() == [["info", "helpdesk"]]

@@ -48,7 +48,7 @@ def test_two_processes_seeding_at_once_agree(tmp_path):
 
 def test_writes_persist_and_reset_restores(tmp_path, monkeypatch):
     monkeypatch.setenv("MCPNB_DEMO_DIR", str(tmp_path))
-    server = mcpnb.connect("demo:helpdesk")
+    server = mcpnb.connect("demo:helpdesk", elicitation="accept-defaults")
     opened = server.call("create_enquiry", subject="Lost ticket", body="Help!", customer_email="a@example.com",
                          priority="urgent")
     new_id = opened.structured["id"]
@@ -70,7 +70,7 @@ def test_writes_persist_and_reset_restores(tmp_path, monkeypatch):
 
 def test_refunds_follow_the_rules(tmp_path, monkeypatch):
     monkeypatch.setenv("MCPNB_DEMO_DIR", str(tmp_path))
-    server = mcpnb.connect("demo:helpdesk")
+    server = mcpnb.connect("demo:helpdesk", elicitation="accept-defaults")
     cancelled = server.call("list_orders", status="cancelled", limit=1).structured["orders"][0]
     refused = server.call("refund_order", order_id=cancelled["id"], reason="try anyway")
     assert refused.is_error and "only paid orders can be refunded" in refused.text

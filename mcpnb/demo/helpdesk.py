@@ -9,19 +9,25 @@ The shape every demo system follows:
 - ``NAME``, ``SCHEMA``, ``SCHEMA_VERSION``, ``seed(db)``: the data (see store.py);
 - ``build(db) -> MCPServer``: tools with titles, descriptions, input and output
   schemas and honest annotations; resources and templates; prompts with
-  completions; log messages on writes; progress on long work.
+  completions; log messages on writes; progress on long work; elicitation to
+  confirm what cannot be undone; sampling for summaries; roots for where files
+  go; resource subscriptions (both eras) for records that change.
 """
 
-from __future__ import annotations
 
 import json
 import random
 import sqlite3
 from datetime import datetime, timedelta
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlparse
 
+import mcp_types as types
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
 from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -147,6 +153,22 @@ class SalesRow(BaseModel):
 class SalesReport(BaseModel):
     group_by: str
     rows: list[SalesRow]
+
+
+class RefundConfirmation(BaseModel):
+    confirm: bool = Field(True, description="Refund it (this cannot be undone)")
+    reason_for_customer: str = Field("", description="A note for the customer's email (optional)")
+
+
+class Summary(BaseModel):
+    enquiry_id: int
+    summary: str
+    by: str = Field(description="the model that wrote it, or 'first sentence' when the client cannot sample")
+
+
+class Export(BaseModel):
+    path: str
+    rows: int
 
 
 # -- seed -------------------------------------------------------------------------------
@@ -281,6 +303,29 @@ def build(db: sqlite3.Connection) -> MCPServer:
             "All data is made up."
         ),
     )
+
+    # Resource subscriptions: 2026-07-28 clients listen on the server's event bus;
+    # 2025-11-25 clients send resources/subscribe, remembered here per session.
+    subscribers: dict[str, set] = {}
+
+    async def subscribe(context, params):  # noqa: ANN001  (SDK handler signature)
+        subscribers.setdefault(str(params.uri), set()).add(context.session)
+        return types.EmptyResult()
+
+    async def unsubscribe(context, params):  # noqa: ANN001
+        subscribers.get(str(params.uri), set()).discard(context.session)
+        return types.EmptyResult()
+
+    mcp._lowlevel_server.add_request_handler("resources/subscribe", types.SubscribeRequestParams, subscribe)
+    mcp._lowlevel_server.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe)
+
+    async def changed(ctx: Context, uri: str) -> None:
+        await ctx.notify_resource_updated(uri)
+        for session in list(subscribers.get(uri, ())):
+            try:
+                await session.send_resource_updated(uri)
+            except Exception:  # that client has gone
+                subscribers[uri].discard(session)
 
     def rows(sql: str, *params: object) -> list[dict]:
         return [dict(row) for row in db.execute(sql, params)]
@@ -427,22 +472,97 @@ def build(db: sqlite3.Connection) -> MCPServer:
                        (*changes.values(), datetime.now().isoformat(timespec="seconds"), enquiry_id))
             if ctx is not None:
                 await ctx.info(f"enquiry {enquiry_id} updated: {changes}", logger_name="helpdesk")
+                await changed(ctx, f"helpdesk://enquiries/{enquiry_id}")
         return enquiry(enquiry_id)
+
+    def confirm_refund(order_id: int, ctx: Context) -> object:
+        """Ask the person to confirm, where the client can ask (elicitation); else go ahead."""
+        capabilities = ctx.client_capabilities
+        current = order(order_id)
+        if capabilities is None or capabilities.elicitation is None or current.status != "paid":
+            return AcceptedElicitation(data=RefundConfirmation())
+        return Elicit(f"Refund order {order_id}: {current.quantity} x {current.ticket_type} for "
+                      f"{current.event}, {current.total:.2f} to {current.customer_name}? "
+                      "This cannot be undone.", RefundConfirmation)
 
     @mcp.tool(title="Refund an order",
               annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
                                           open_world_hint=False))
-    async def refund_order(order_id: int, reason: str = Field(min_length=3), ctx: Context | None = None) -> Order:
-        """Refund a paid order in full. The tickets are voided; this cannot be undone."""
+    async def refund_order(
+        order_id: int,
+        reason: str = Field(min_length=3),
+        confirmation: Annotated[ElicitationResult[RefundConfirmation], Resolve(confirm_refund)] = None,
+        ctx: Context | None = None,
+    ) -> Order:
+        """Refund a paid order in full. The tickets are voided; this cannot be undone, so the
+        person is asked to confirm first."""
         current = order(order_id)
         if current.status == "refunded":
             return current
         if current.status != "paid":
             raise ToolError(f"Order {order_id} is {current.status}; only paid orders can be refunded.")
+        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
+            action = getattr(confirmation, "action", "not confirmed")
+            raise ToolError(f"Order {order_id} was not refunded: the person answered {action}.")
         db.execute("UPDATE orders SET status = 'refunded', refund_reason = ? WHERE id = ?", (reason, order_id))
         if ctx is not None:
             await ctx.warning(f"order {order_id} refunded ({current.total:.2f}): {reason}", logger_name="helpdesk")
+            await changed(ctx, f"helpdesk://orders/{order_id}")
         return order(order_id)
+
+    def ask_for_summary(enquiry_id: int, ctx: Context) -> object:
+        capabilities = ctx.client_capabilities
+        found = enquiry(enquiry_id)
+        if capabilities is None or capabilities.sampling is None:
+            return None
+        text = f"Subject: {found.subject}\n\n{found.body}"
+        return Sample([types.SamplingMessage(role="user", content=types.TextContent(
+                          type="text", text="Summarise this customer enquiry in one sentence:\n\n" + text))],
+                      max_tokens=120, system_prompt="You are a concise support lead.",
+                      model_preferences=types.ModelPreferences(intelligence_priority=0.3, speed_priority=0.8))
+
+    @mcp.tool(title="Summarise an enquiry", annotations=READ_ONLY)
+    async def summarise_enquiry(
+        enquiry_id: int,
+        reply: Annotated[types.CreateMessageResult | None, Resolve(ask_for_summary)] = None,
+    ) -> Summary:
+        """A one-sentence summary of an enquiry, written by the client's model (sampling);
+        the enquiry's first sentence when the client offers no sampling."""
+        found = enquiry(enquiry_id)
+        if reply is None:
+            return Summary(enquiry_id=enquiry_id, summary=found.body.split(". ")[0].strip(), by="first sentence")
+        text = reply.content.text if isinstance(reply.content, types.TextContent) else str(reply.content)
+        return Summary(enquiry_id=enquiry_id, summary=text, by=reply.model)
+
+    def client_roots(ctx: Context) -> object:
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.roots is None:
+            return types.ListRootsResult(roots=[])
+        return ListRoots()
+
+    @mcp.tool(title="Export an event's orders",
+              annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+                                          open_world_hint=False))
+    async def export_orders(
+        event_id: int,
+        filename: str = Field("orders.csv", pattern=r"^[\w.-]+\.csv$", description="a file name, no folders"),
+        roots: Annotated[types.ListRootsResult, Resolve(client_roots)] = None,
+    ) -> Export:
+        """Write an event's orders as CSV into the client's first root (its working folder)."""
+        get_event(event_id)
+        folders = [urlparse(str(r.uri)) for r in (roots.roots if roots else [])]
+        folders = [Path(unquote(u.path)) for u in folders if u.scheme == "file"]
+        if not folders:
+            raise ToolError("The client offers no file:// roots to export into.")
+        path = folders[0] / filename
+        found = rows(_ORDER_SQL + " WHERE o.event_id = ? ORDER BY o.id", event_id)
+        import csv
+
+        with path.open("w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(Order.model_fields))
+            writer.writeheader()
+            writer.writerows(found)
+        return Export(path=str(path), rows=len(found))
 
     @mcp.tool(title="Sales report", annotations=READ_ONLY)
     async def sales_report(group_by: Literal["event", "category", "city", "month"] = "category",
