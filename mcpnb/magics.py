@@ -21,10 +21,10 @@ from . import config as config_files
 from .errors import ConfigError, MCPNBError
 from .server import Server, close_all, connect, servers
 
-__all__ = ["MCPMagics", "parse_arguments", "split_target"]
+__all__ = ["MCPMagics", "parse_arguments", "call_line", "split_target"]
 
 SUBCOMMANDS = ("connect", "servers", "tools", "resources", "templates", "prompts", "call", "read", "prompt",
-               "trace", "disconnect")
+               "trace", "explore", "disconnect")
 
 
 class MagicFailed(Exception):
@@ -51,6 +51,23 @@ def parse_arguments(words: list[str]) -> dict[str, Any]:
         except ValueError:
             arguments[key] = value
     return arguments
+
+
+def call_line(server: str, tool: str, arguments: dict[str, Any]) -> str:
+    """The ``%mcp call`` line that makes this call (``parse_arguments`` reads it back)."""
+    words = [f"{server}.{tool}"]
+    for key, value in arguments.items():
+        text = value if isinstance(value, str) and not _reads_as_json(value) else json.dumps(value)
+        words.append(shlex.quote(f"{key}={text}"))
+    return "%mcp call " + " ".join(words)
+
+
+def _reads_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def split_target(text: str) -> tuple[Server, str]:
@@ -95,6 +112,9 @@ _connect_parser.add_argument("--cwd")
 _connect_parser.add_argument("--timeout", type=float)
 _connect_parser.add_argument("--protocol")
 _connect_parser.add_argument("--transport")
+_connect_parser.add_argument("--sampling", choices=("ask", "accept-defaults", "decline", "none"))
+_connect_parser.add_argument("--elicitation", choices=("ask", "accept-defaults", "decline", "none"))
+_connect_parser.add_argument("--roots", action="append")
 
 
 @magics_class
@@ -116,13 +136,16 @@ class MCPMagics(Magics):
         %mcp connect NAME [demo:SYSTEM | CONFIG-NAME]    a demo, or an entry of the config file
         %mcp connect --config PATH                       every server in a config file
             options: --header K=V, --env K=V, --cwd DIR, --timeout SECONDS,
-                     --protocol 2025-11-25|2026-07-28, --transport http|sse, --config PATH
+                     --protocol 2025-11-25|2026-07-28, --transport http|sse, --config PATH,
+                     --sampling/--elicitation ask|accept-defaults|decline|none, --roots PATH
         %mcp servers                                     the open connections
         %mcp tools|resources|templates|prompts [NAME]    what a server offers
         %mcp call [NAME.]TOOL key=value ...              call a tool (values are JSON where they parse)
         %mcp read [NAME] URI                             read a resource
         %mcp prompt [NAME.]PROMPT key=value ...          render a prompt
         %mcp trace [NAME]                                the JSON-RPC messages sent and received
+        %mcp explore [NAME]                              an inspector: tools with forms, resources,
+                                                         prompts, activity, the server
         %mcp disconnect NAME | --all                     close connections
 
         %%mcp call [NAME.]TOOL                           the cell body is a JSON object of arguments
@@ -176,6 +199,12 @@ class MCPMagics(Magics):
             "config": options.config, "headers": _pairs(options.header, "--header") or None,
             "env": _pairs(options.env, "--env") or None, "cwd": options.cwd, "timeout": options.timeout,
             "protocol": options.protocol, "transport": options.transport}
+        for handler in ("sampling", "elicitation"):
+            chosen = getattr(options, handler)
+            if chosen is not None:
+                kwargs[handler] = None if chosen == "none" else chosen
+        if options.roots:
+            kwargs["roots"] = None if options.roots == ["none"] else options.roots
         if options.name is None:
             if not options.config:
                 raise ConfigError("Say which server to connect.", hint="%mcp connect NAME ... (see %mcp?).")
@@ -241,6 +270,9 @@ class MCPMagics(Magics):
     def _do_trace(self, words: list[str], _cell: str | None) -> pd.DataFrame:
         return find_server(words[0] if words else None).trace
 
+    def _do_explore(self, words: list[str], _cell: str | None) -> Any:
+        return find_server(words[0] if words else None).explore()
+
     def _do_disconnect(self, words: list[str], _cell: str | None) -> None:
         if words == ["--all"]:
             close_all()
@@ -270,7 +302,8 @@ def completions(line: str) -> list[str]:
         return [c for c in SUBCOMMANDS if c.startswith(words[0] if words else "")]
     command, typed = words[0], words[-1]
     open_servers = servers()
-    if command in ("tools", "resources", "templates", "prompts", "read", "trace", "disconnect") and len(words) == 2:
+    if command in ("tools", "resources", "templates", "prompts", "read", "trace", "explore", "disconnect") \
+            and len(words) == 2:
         return [s.name for s in open_servers if s.name.startswith(typed)] + (["--all"] if command == "disconnect" else [])
     if command in ("call", "prompt"):
         kind = "tools" if command == "call" else "prompts"

@@ -567,9 +567,11 @@ class Server:
         __tracebackhide__ = True
         return await runtime.arun(self._call(tool, arguments, timeout, validate, kwargs, progress))
 
-    async def _call(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None,
-                    validate: bool, kwargs: dict[str, Any], progress: Any = _UNSET) -> ToolResult:
+    async def _call(self, tool: str, arguments: Mapping[str, Any] | None, timeout: float | None = _UNSET,
+                    validate: bool = _UNSET, kwargs: dict[str, Any] | None = None,
+                    progress: Any = _UNSET) -> ToolResult:
         link = self._require_link()
+        kwargs = kwargs or {}
         if arguments is not None and not isinstance(arguments, Mapping):
             raise ConfigError(f"Arguments for {tool!r} must be a dict, not {type(arguments).__name__}.")
         args = to_json({**(arguments or {}), **kwargs})

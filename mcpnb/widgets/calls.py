@@ -1,0 +1,113 @@
+"""One tool call started from a widget: its progress, a Cancel button, and the
+result as a table, as JSON and as the raw content.
+
+The call runs on mcpnb's loop (``runtime.submit``), so the kernel stays free
+and several cards can run at once. Progress notifications move the bar;
+Cancel cancels the request, and the SDK sends ``notifications/cancelled``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import ipywidgets as w
+
+from .. import render, runtime
+from ..errors import MCPNBError, NotTabular
+from ..magics import call_line
+
+__all__ = ["CallCard"]
+
+
+class CallCard:
+    """The widget for one call; ``state`` is running, done, error, failed or cancelled."""
+
+    def __init__(self, server: Any, tool: str, arguments: dict[str, Any]) -> None:
+        self.server, self.tool, self.arguments = server, tool, dict(arguments)
+        self.state = "running"
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.started = time.monotonic()
+        self.title = w.Label(value=call_line(server.name, tool, arguments).removeprefix("%mcp call "))
+        self.status = w.Label(value="running")
+        self.bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", display="none"))
+        self.progress_note = w.Label(value="")
+        self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop")
+        self.cancel.on_click(lambda _: self.cancel_call())
+        self.output = w.Tab(layout=w.Layout(display="none"))
+        self.widget = w.VBox([w.HBox([self.title, self.status]),
+                              w.HBox([self.bar, self.progress_note, self.cancel]), self.output],
+                             layout=w.Layout(border="1px solid #ccc", padding="4px", margin="3px 0"))
+        self.widget.add_class("mcpnb-call")
+        self.job = runtime.submit(server._call(tool, self.arguments, progress=self._progress))
+        self.job.add_done_callback(lambda _: runtime.on_ui(self._finished))
+
+    def _progress(self, done: float, total: float | None, message: str | None) -> None:
+        def show() -> None:
+            self.bar.layout.display = ""
+            if total:
+                self.bar.max = float(total)
+                self.bar.value = min(float(done), float(total))
+                self.bar.description = f"{done:g}/{total:g}"
+            else:  # no total: the bar shows movement, the note the count
+                self.bar.max, self.bar.value = 1.0, 0.5
+                self.bar.description = f"{done:g}"
+            self.progress_note.value = message or ""
+
+        runtime.on_ui(show)
+
+    def cancel_call(self) -> None:
+        if self.state == "running":
+            self.status.value = "cancelling..."
+            self.job.cancel_work()
+
+    def _finished(self) -> None:
+        seconds = time.monotonic() - self.started
+        self.cancel.disabled = True
+        try:
+            result = self.job.result(0)
+        except runtime.Cancelled:
+            self.state, self.status.value = "cancelled", f"cancelled after {seconds:.1f} s"
+            return
+        except MCPNBError as error:
+            self.state, self.error = "failed", error
+            self.status.value = f"failed after {seconds:.1f} s"
+            self._show([("Error", w.HTML(value=render.text_block(str(error))))])
+            return
+        except BaseException as error:  # unexpected: shown, never raised into the kernel
+            self.state, self.error = "failed", error
+            self.status.value = f"failed: {type(error).__name__}"
+            self._show([("Error", w.HTML(value=render.text_block(f"{type(error).__name__}: {error}")))])
+            return
+        self.result = result
+        self.state = "error" if result.is_error else "done"
+        self.status.value = (f"the tool reported an error ({seconds:.2f} s)" if result.is_error
+                             else f"done in {seconds:.2f} s")
+        if self.bar.layout.display == "":
+            self.bar.value = self.bar.max
+        self._show(result_views(result))
+
+    def _show(self, views: list[tuple[str, w.Widget]]) -> None:
+        self.output.children = [view for _, view in views]
+        self.output.titles = tuple(title for title, _ in views)
+        self.output.layout.display = ""
+
+
+def result_views(result: Any) -> list[tuple[str, w.Widget]]:
+    """A tool result's tabs: Table (when it is tabular), JSON (its data), Raw (every content block)."""
+    views: list[tuple[str, w.Widget]] = []
+    if not result.is_error:
+        try:
+            frame = result.df
+            views.append(("Table", w.HTML(value=render.table(frame, where="the result's .df"))))
+        except NotTabular as why:
+            views.append(("Table", w.Label(value=f"not a table: {why.message}")))
+        except MCPNBError as error:
+            views.append(("Table", w.Label(value=str(error))))
+    try:
+        views.append(("JSON", w.HTML(value=render.json_block(result.data))))
+    except Exception as error:  # text that is not JSON
+        views.append(("JSON", w.Label(value=f"no JSON: {type(error).__name__}")))
+    views.append(("Raw", w.HTML(value=render.tool_result(result))))
+    return views if not result.is_error else [views[-1], *views[:-1]]

@@ -1,0 +1,422 @@
+"""The explorer: one server inspected in a cell, in five tabs.
+
+- Tools: search, the list with annotation badges, a form from the input
+  schema, Call (each call a card with progress, Cancel and its result),
+  "Copy as code" (the ``%mcp call`` line and the Python call).
+- Resources: the list, Read and Follow (subscribe); templates with one field
+  per variable, completion suggestions as the person types, and the URI
+  expanded by RFC 6570 (the SDK's ``UriTemplate``).
+- Prompts: argument fields with completion; the rendered messages.
+- Activity: log messages with a level filter, the server's questions and
+  other events, and the protocol trace.
+- Server: identity, era, capabilities, instructions.
+
+Work goes to mcpnb's loop and comes back through ``runtime.on_ui``, so the
+kernel is never blocked. The explorer is also where the server's questions
+(elicitation, sampling) appear while it is open: the inbox above the tabs.
+Server strings reach the page only through ``render`` or as widget text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+from mcp.shared.uri_template import UriTemplate
+
+from .. import render, runtime
+from ..errors import MCPNBError
+from ..magics import call_line
+from .calls import CallCard
+from .form import SchemaForm
+
+__all__ = ["Explorer"]
+
+KEEP_CALLS = 10  # call cards kept per explorer, newest first
+_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+class Explorer:
+    """``server.explore()``: display it (it is a widget), or use its parts from Python."""
+
+    def __init__(self, server: Any) -> None:
+        runtime.note_caller()
+        self.server = server
+        self._open = True
+        self.status = w.Label(value="")
+        self.inbox = w.VBox([])
+        self.tools_tab = _ToolsTab(self)
+        self.resources_tab = _ResourcesTab(self)
+        self.prompts_tab = _PromptsTab(self)
+        self.activity_tab = _ActivityTab(self)
+        self.server_tab = w.HTML(value="")
+        self.tabs = w.Tab(children=[self.tools_tab.widget, self.resources_tab.widget, self.prompts_tab.widget,
+                                    self.activity_tab.widget, self.server_tab])
+        self.tabs.titles = ("Tools", "Resources", "Prompts", "Activity", "Server")
+        close = w.Button(description="Close", layout=w.Layout(width="70px"))
+        close.on_click(lambda _: self.close())
+        head = w.HBox([w.HTML(value=f"<b>{render.esc(server.name)}</b>"), self.status, close])
+        self.widget = w.VBox([head, self.inbox, self.tabs])
+        self.widget.add_class("mcpnb-explorer")
+        self._refresh_pending = threading.Lock()
+        server._answers.asker.add_inbox(self)
+        server._watchers.append(self._on_event)
+        self.reload()
+
+    # -- display -------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def is_open(self) -> bool:
+        return self._open
+
+    def show(self, form: w.Widget) -> None:
+        """A question from the server (elicitation, sampling), shown above the tabs."""
+        self.inbox.children = (form, *self.inbox.children[:4])
+
+    def close(self) -> None:
+        self._open = False
+        if self._on_event in self.server._watchers:
+            self.server._watchers.remove(self._on_event)
+        self.widget.close()
+
+    # -- talking to the server without blocking the kernel ------------------------------
+
+    def run(self, coro: Any, then: Callable[[Any], None], what: str) -> Any:
+        """Run ``coro`` on mcpnb's loop; ``then(result)`` on the kernel's thread, errors to the status line."""
+        job = runtime.submit(coro)
+
+        def finished(_: Any) -> None:
+            try:
+                outcome = job.result(0)
+            except runtime.Cancelled:
+                return
+            except MCPNBError as error:
+                self.status.value = f"{what}: {error.message}"
+                return
+            except Exception as error:
+                self.status.value = f"{what}: {type(error).__name__}: {error}"
+                return
+            then(outcome)
+
+        job.add_done_callback(lambda _: runtime.on_ui(lambda: finished(job)))
+        return job
+
+    def reload(self) -> None:
+        """Fetch the listings and the server's description again."""
+        self.server_tab.value = render.server(self.server)
+        self.tools_tab.load()
+        self.resources_tab.load()
+        self.prompts_tab.load()
+        self.activity_tab.refresh()
+
+    def _on_event(self, kind: str) -> None:
+        """An event on the connection (called on mcpnb's loop): refresh, at most one pending at a time."""
+        if not self._open or not self._refresh_pending.acquire(blocking=False):
+            return
+
+        def refresh() -> None:
+            self._refresh_pending.release()
+            if kind == "list changed":
+                self.reload()
+            else:
+                self.activity_tab.refresh()
+
+        runtime.on_ui(refresh)
+
+
+class _ToolsTab:
+    def __init__(self, explorer: Explorer) -> None:
+        self.explorer = explorer
+        self.tools: list[Any] = []
+        self.search = w.Text(placeholder="search tools", layout=w.Layout(width="260px"))
+        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width="260px"))
+        self.heading = w.HTML(value="")
+        self.form: SchemaForm | None = None
+        self.form_box = w.VBox([])
+        self.call_button = w.Button(description="Call", button_style="primary", icon="play", disabled=True)
+        self.code_button = w.Button(description="Copy as code", icon="code", disabled=True)
+        self.message = w.Label(value="")
+        self.code = w.Textarea(layout=w.Layout(width="560px", height="60px", display="none"))
+        self.calls = w.VBox([])
+        self.cards: list[CallCard] = []
+        self.search.observe(lambda _: self._filter(), names="value")
+        self.choice.observe(lambda _: self._pick(), names="value")
+        self.call_button.on_click(lambda _: self.call())
+        self.code_button.on_click(lambda _: self.copy_as_code())
+        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button]), self.message,
+                        self.code, self.calls], layout=w.Layout(padding="0 0 0 12px", width="100%"))
+        self.widget = w.HBox([w.VBox([self.search, self.choice]), right])
+
+    def load(self) -> None:
+        self.explorer.run(self.explorer.server._listing("tools"), self._loaded, "Listing tools")
+
+    def _loaded(self, tools: Any) -> None:
+        self.tools = list(tools)
+        self._filter()
+
+    def _filter(self) -> None:
+        words = self.search.value.lower().split()
+        shown = [t for t in self.tools
+                 if all(word in f"{t.name} {t.title or ''} {t.description or ''}".lower() for word in words)]
+        current = self.choice.value
+        self.choice.options = [(_tool_label(t), t.name) for t in shown]
+        if current in [t.name for t in shown]:
+            self.choice.value = current
+
+    def _pick(self) -> None:
+        tool = self.selected
+        self.code.layout.display = "none"
+        self.message.value = ""
+        if tool is None:
+            self.heading.value, self.form_box.children = "", []
+            self.call_button.disabled = self.code_button.disabled = True
+            return
+        self.heading.value = render.tool_heading(tool)
+        self.form = SchemaForm(tool.input_schema)
+        self.form_box.children = [self.form.widget]
+        self.call_button.disabled = self.code_button.disabled = False
+
+    @property
+    def selected(self) -> Any:
+        return next((t for t in self.tools if t.name == self.choice.value), None)
+
+    def select(self, name: str) -> SchemaForm:
+        """Pick a tool by name (as a click on the list would) and return its form."""
+        self.search.value = ""
+        self.choice.value = name
+        assert self.form is not None
+        return self.form
+
+    def _checked_arguments(self) -> dict[str, Any] | None:
+        from ..schema import check_arguments
+
+        tool = self.selected
+        if tool is None or self.form is None:
+            return None
+        problems = self.form.problems()
+        if problems:
+            self.message.value = "Please fix: " + "; ".join(f"{k}: {v}" for k, v in problems.items())
+            return None
+        arguments = self.form.value
+        found = check_arguments(tool.input_schema, arguments)
+        if found:
+            self.message.value = "Please fix: " + "; ".join(f"{k}: {v}" for k, v in found)
+            return None
+        self.message.value = ""
+        return arguments
+
+    def call(self) -> CallCard | None:
+        """Call the selected tool with the form's arguments; the card shows progress and the result."""
+        arguments = self._checked_arguments()
+        if arguments is None:
+            return None
+        card = CallCard(self.explorer.server, self.choice.value, arguments)
+        self.cards = [card, *self.cards][:KEEP_CALLS]
+        self.calls.children = [c.widget for c in self.cards]
+        return card
+
+    def copy_as_code(self) -> str:
+        """The magic line and the Python call for the form as filled in."""
+        arguments = self._checked_arguments()
+        if arguments is None:
+            return ""
+        name = self.explorer.server.name
+        text = f"{call_line(name, self.choice.value, arguments)}\nserver.call({self.choice.value!r}, {arguments!r})"
+        self.code.value = text
+        self.code.layout.display = ""
+        return text
+
+
+def _tool_label(tool: Any) -> str:
+    badges = render.badge_names(tool.annotations)
+    name = f"{tool.title} ({tool.name})" if tool.title and tool.title != tool.name else tool.name
+    return name + (f"  [{', '.join(badges)}]" if badges else "")
+
+
+class _CompletingFields:
+    """One Combobox per argument, with suggestions from completion/complete as the person types."""
+
+    def __init__(self, explorer: Explorer, on_change: Callable[[], None]) -> None:
+        self.explorer = explorer
+        self.on_change = on_change
+        self.fields: dict[str, w.Combobox] = {}
+        self.ref: Any = None
+        self.box = w.VBox([])
+        self._asked: dict[str, Any] = {}
+
+    def set(self, ref: Any, names: list[str], required: set[str] | None = None) -> None:
+        self.ref = ref
+        self.fields = {}
+        for name in names:
+            field = w.Combobox(placeholder="type to see suggestions", ensure_option=False,
+                               description=name + (" *" if required and name in required else ""),
+                               style={"description_width": "140px"}, layout=w.Layout(width="480px"))
+            field.observe(lambda change, n=name: self._typed(n), names="value")
+            self.fields[name] = field
+        self.box.children = list(self.fields.values())
+        for name in names:
+            self._typed(name)
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {name: field.value for name, field in self.fields.items() if field.value != ""}
+
+    def _typed(self, name: str) -> None:
+        self.on_change()
+        if not self.explorer.server.info.capabilities.completions:
+            return
+        field = self.fields[name]
+        context = {k: v for k, v in self.values.items() if k != name}
+        ref = self.ref
+        job = self.explorer.run(self.explorer.server._complete(ref, name, field.value, context),
+                                lambda found: self._suggest(name, ref, field, found), "Completing")
+        self._asked[name] = job
+
+    def _suggest(self, name: str, ref: Any, field: w.Combobox, found: Any) -> None:
+        if self.ref is ref and self.fields.get(name) is field:
+            field.options = tuple(str(v) for v in found)
+
+
+class _ResourcesTab:
+    def __init__(self, explorer: Explorer) -> None:
+        self.explorer = explorer
+        self.resources: list[Any] = []
+        self.templates: list[Any] = []
+        self.choice = w.Select(options=[], rows=8, layout=w.Layout(width="520px"))
+        self.read_button = w.Button(description="Read", icon="eye")
+        self.follow_button = w.Button(description="Follow changes", icon="bell",
+                                      tooltip="subscribe: updates appear in Activity")
+        self.template = w.Dropdown(options=[], description="template", layout=w.Layout(width="520px"))
+        self.variables = _CompletingFields(explorer, self._preview)
+        self.uri = w.Label(value="")
+        self.read_template_button = w.Button(description="Read", icon="eye")
+        self.result = w.HTML(value="")
+        self.read_button.on_click(lambda _: self.read(self.choice.value))
+        self.follow_button.on_click(lambda _: self.follow(self.choice.value))
+        self.template.observe(lambda _: self._pick_template(), names="value")
+        self.read_template_button.on_click(lambda _: self.read(self.expanded()))
+        self.widget = w.VBox([w.HTML("<b>Resources</b>"), self.choice, w.HBox([self.read_button, self.follow_button]),
+                              w.HTML("<b>Templates</b>"), self.template, self.variables.box,
+                              w.HBox([w.Label("URI:"), self.uri]), self.read_template_button, self.result])
+
+    def load(self) -> None:
+        server = self.explorer.server
+        self.explorer.run(server._listing("resources"), self._loaded_resources, "Listing resources")
+        self.explorer.run(server._listing("templates"), self._loaded_templates, "Listing templates")
+
+    def _loaded_resources(self, resources: Any) -> None:
+        self.resources = list(resources)
+        self.choice.options = [(f"{r.title or r.name}  {r.uri}", r.uri) for r in self.resources]
+
+    def _loaded_templates(self, templates: Any) -> None:
+        self.templates = list(templates)
+        self.template.options = [(f"{t.title or t.name}  {t.uri_template}", t.uri_template) for t in self.templates]
+
+    def _pick_template(self) -> None:
+        chosen = next((t for t in self.templates if t.uri_template == self.template.value), None)
+        if chosen is None:
+            self.variables.set(None, [])
+            return
+        self.variables.set(chosen, UriTemplate.parse(chosen.uri_template).variable_names)
+
+    def expanded(self) -> str:
+        """The chosen template with the fields filled in (RFC 6570: reserved and non-ASCII encoded)."""
+        if not self.template.value:
+            return ""
+        return UriTemplate.parse(self.template.value).expand(self.variables.values)
+
+    def _preview(self) -> None:
+        try:
+            self.uri.value = self.expanded()
+        except Exception as error:  # a value the template cannot take
+            self.uri.value = f"({error})"
+
+    def read(self, uri: str | None) -> None:
+        if not uri:
+            return
+        self.result.value = render.text_block(f"reading {uri} ...")
+        self.explorer.run(self.explorer.server._read(uri, self.explorer.server.timeout),
+                          lambda found: setattr(self.result, "value", render.resource_result(found)),
+                          f"Reading {uri}")
+
+    def follow(self, uri: str | None) -> None:
+        if uri:
+            self.explorer.run(self.explorer.server._subscribe(uri, None),
+                              lambda _: setattr(self.explorer.status, "value", f"following {uri}"),
+                              f"Following {uri}")
+
+
+class _PromptsTab:
+    def __init__(self, explorer: Explorer) -> None:
+        self.explorer = explorer
+        self.prompts: list[Any] = []
+        self.choice = w.Dropdown(options=[], description="prompt", layout=w.Layout(width="520px"))
+        self.description = w.HTML(value="")
+        self.arguments = _CompletingFields(explorer, lambda: None)
+        self.get_button = w.Button(description="Get prompt", icon="comment")
+        self.result = w.HTML(value="")
+        self.choice.observe(lambda _: self._pick(), names="value")
+        self.get_button.on_click(lambda _: self.get())
+        self.widget = w.VBox([self.choice, self.description, self.arguments.box, self.get_button, self.result])
+
+    def load(self) -> None:
+        self.explorer.run(self.explorer.server._listing("prompts"), self._loaded, "Listing prompts")
+
+    def _loaded(self, prompts: Any) -> None:
+        self.prompts = list(prompts)
+        self.choice.options = [(p.title or p.name, p.name) for p in self.prompts]
+
+    def _pick(self) -> None:
+        prompt = next((p for p in self.prompts if p.name == self.choice.value), None)
+        if prompt is None:
+            self.arguments.set(None, [])
+            self.description.value = ""
+            return
+        self.description.value = render.text_block(prompt.description) if prompt.description else ""
+        self.arguments.set(prompt, [a.name for a in prompt.arguments], {a.name for a in prompt.arguments if a.required})
+
+    def get(self) -> None:
+        name = self.choice.value
+        if name:
+            server = self.explorer.server
+            self.explorer.run(server._prompt(name, self.arguments.values, server.timeout, {}),
+                              lambda found: setattr(self.result, "value", render.prompt_result(found)),
+                              f"Getting prompt {name}")
+
+
+class _ActivityTab:
+    def __init__(self, explorer: Explorer) -> None:
+        self.explorer = explorer
+        self.level = w.Dropdown(options=_LEVELS, value="info", description="log level")
+        self.logs = w.HTML(value="")
+        self.events = w.HTML(value="")
+        self.trace = w.HTML(value="")
+        refresh = w.Button(description="Refresh", icon="refresh")
+        refresh.on_click(lambda _: self.refresh())
+        self.level.observe(lambda _: self.refresh(), names="value")
+        self.widget = w.VBox([w.HBox([self.level, refresh]), w.HTML("<b>Log messages</b>"), self.logs,
+                              w.HTML("<b>Questions, changes and other events</b>"), self.events,
+                              w.HTML("<b>Protocol trace</b> (newest last)"), self.trace])
+
+    def refresh(self) -> None:
+        server = self.explorer.server
+        logs = server.logs
+        if len(logs):
+            logs = logs[logs["level"].map(lambda level: _rank(level) >= _rank(self.level.value))]
+        self.logs.value = render.table(logs.tail(200), where="server.logs") if len(logs) else "<i>none</i>"
+        events = server.activity
+        self.events.value = render.table(events.tail(200), where="server.activity") if len(events) else "<i>none</i>"
+        trace = server.trace
+        if len(trace):
+            trace = trace[["time", "direction", "kind", "method", "id", "duration_ms", "summary"]].tail(100)
+            self.trace.value = render.table(trace, where="server.trace")
+        else:
+            self.trace.value = "<i>none (an in-process server has no wire)</i>"
+
+
+def _rank(level: str) -> int:
+    return _LEVELS.index(level) if level in _LEVELS else len(_LEVELS)
