@@ -121,3 +121,22 @@ def test_kernel_shutdown_leaves_no_server_process(kernel, now):
     assert all(alive(pid) for pid in pids)
     kernel.stop(now=now)  # now=True kills the kernel: the servers see their stdin close
     assert all(wait_gone(pid, 10) for pid in pids)
+
+
+def test_a_blocked_cell_answers_the_server_on_stdin(kernel, demo_data):
+    # A cell blocked in a synchronous call processes no widget events, so the question
+    # goes to the kernel's input box (stdin), which Jupyter shows under the cell.
+    kernel.run(f"import os\nos.environ['MCPNB_DEMO_DIR'] = {str(demo_data)!r}\nimport mcpnb\n"
+               "server = mcpnb.connect('demo:helpdesk')\n"
+               "order = server.call('list_orders', status='paid', limit=1).data['orders'][0]['id']")
+    msg_id = kernel.client.execute("server.call('refund_order', order_id=order, reason='asked on stdin')"
+                                   ".structured['status']", allow_stdin=True)
+    prompts = []
+    for answer in ("a", "", ""):  # accept; keep both defaults
+        request = kernel.client.get_stdin_msg(timeout=30)
+        assert request["msg_type"] == "input_request"
+        prompts.append(request["content"]["prompt"])
+        kernel.client.input(answer)
+    assert kernel.reply(msg_id)["status"] == "ok"
+    assert prompts[0].startswith("[a]ccept") and "Confirm" in prompts[1] and "default True" in prompts[1]
+    assert kernel.run("server.call('get_order', order_id=order).structured['status']") == "'refunded'"

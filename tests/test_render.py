@@ -15,7 +15,7 @@ ATTACKS = ['<script>alert(1)</script>', '" onerror="alert(2)', "<img src=x onerr
            "javascript:alert(4)", "</table><iframe src=//evil>"]
 EVIL = " ".join(ATTACKS)
 ALLOWED_TAGS = {"style", "div", "table", "thead", "tbody", "tr", "th", "td", "pre", "code", "a", "img", "audio",
-                "span", "b"}
+                "span", "b", "i"}
 
 
 class Structure(HTMLParser):

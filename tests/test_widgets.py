@@ -1,0 +1,246 @@
+"""The widgets' logic without a browser: values set and buttons clicked from Python,
+against real servers (the explorer's work runs on mcpnb's loop as in a notebook)."""
+
+from __future__ import annotations
+
+import time
+
+import ipywidgets as w
+import pytest
+
+import mcpnb
+from mcpnb.handlers import ElicitationRequest, SamplingRequest
+from mcpnb.widgets import ElicitationForm, SamplingForm, SchemaForm
+
+from .conftest import FAULTY
+from .test_render import EVIL, assert_safe
+
+
+def wait_for(condition, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.03)
+
+
+def html_of(widget: w.Widget) -> list[str]:
+    """Every HTML string inside a widget tree (what the page would parse as markup)."""
+    found = [widget.value] if isinstance(widget, w.HTML) else []
+    for child in getattr(widget, "children", ()):
+        found += html_of(child)
+    return found
+
+
+SCHEMA = {
+    "type": "object",
+    "required": ["name", "count", "kind"],
+    "properties": {
+        "name": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$", "description": "lower-case"},
+        "count": {"type": "integer", "minimum": 1, "maximum": 10},
+        "ratio": {"type": "number", "default": 0.5},
+        "kind": {"enum": ["a", "b"]},
+        "flag": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "colours": {"type": "array", "items": {"enum": ["red", "green"]}},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "where": {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "integer"}}},
+        "extra": {"type": "object"},
+    },
+}
+
+
+def test_a_schema_form_has_a_control_per_kind_and_checks_inline():
+    form = SchemaForm(SCHEMA)
+    kinds = {name: (f.kind, type(f.control).__name__) for name, f in form.fields.items()}
+    assert kinds == {"name": ("string", "Text"), "count": ("integer", "Text"), "ratio": ("number", "Text"),
+                     "kind": ("enum", "Dropdown"), "flag": ("boolean", "Dropdown"), "tags": ("list", "Text"),
+                     "colours": ("multi-enum", "SelectMultiple"), "note": ("string", "Text"),
+                     "where": ("object", "VBox"), "extra": ("json", "Textarea")}
+    assert form.fields["name"].label.value == "name *" and form.fields["name"].help.value == "lower-case"
+    assert form.fields["ratio"].control.value == "0.5"  # the default, filled in
+    assert set(form.problems()) == {"name", "count", "kind"}  # required and empty
+    form.fields["name"].control.value = "X"
+    assert form.fields["name"].message.value == "must be at least 2 characters"
+    form.fields["name"].control.value = "Xy"
+    assert form.fields["name"].message.value == "must match the pattern ^[a-z]+$"
+    form.fields["count"].control.value = "11"
+    assert form.fields["count"].message.value == "must be at most 10"
+    form.fields["name"].control.value = "ok"
+    form.fields["count"].control.value = "3"
+    form.fields["kind"].control.value = "b"
+    form.fields["tags"].control.value = "x, y"
+    form.fields["colours"].control.value = ("green",)
+    form.fields["where"].children["zip"].control.value = "1000"
+    form.fields["extra"].control.value = '{"deep": [1, 2]}'
+    assert form.problems() == {}
+    assert form.value == {"name": "ok", "count": 3, "ratio": 0.5, "kind": "b", "tags": ["x", "y"],
+                          "colours": ["green"], "where": {"zip": 1000}, "extra": {"deep": [1, 2]}}
+    form.mode.value = "JSON"  # the raw editor carries the values across, and back
+    form.raw.value = '{"name": "abc", "count": 2, "kind": "a", "flag": true}'
+    form.mode.value = "Form"
+    assert form.value["name"] == "abc" and form.value["flag"] is True and form.fields["count"].control.value == "2"
+
+
+def test_the_explorer_lists_fills_calls_and_copies_as_code(demo_data):
+    server = mcpnb.connect("demo:helpdesk")
+    explorer = server.explore()
+    assert explorer.tabs.titles == ("Tools", "Resources", "Prompts", "Activity", "Server")
+    tools = explorer.tools_tab
+    wait_for(lambda: len(tools.choice.options) == len(server.tools))
+    labels = dict((name, label) for label, name in tools.choice.options)
+    assert labels["refund_order"] == "Refund an order (refund_order)  [destructive, idempotent]"
+    tools.search.value = "Voided"  # words from the description count, case aside
+    assert [name for _, name in tools.choice.options] == ["refund_order"]
+    form = tools.select("list_orders")
+    form.fields["status"].control.value = "refunded"
+    form.fields["limit"].control.value = "0"
+    assert tools.call() is None and "limit" in tools.message.value  # minimum 1: not sent
+    form.fields["limit"].control.value = "7"
+    code = tools.copy_as_code()
+    assert code.splitlines()[0].startswith("%mcp call helpdesk.list_orders") and "status=refunded" in code
+    card = tools.call()
+    wait_for(lambda: card.state != "running")
+    assert card.state == "done" and card.output.titles == ("Table", "JSON", "Raw")
+    assert card.result.df.shape[0] == 7 and set(card.result.df["status"]) == {"refunded"}
+    assert "refunded" in card.output.children[0].value
+
+
+def test_a_call_card_shows_progress_and_the_cancel_button_cancels(demo_data, tmp_path):
+    server = mcpnb.connect(FAULTY, name="faulty")
+    explorer = server.explore()
+    wait_for(lambda: explorer.tools_tab.tools)
+    marker = tmp_path / "marker"
+    form = explorer.tools_tab.select("slow")
+    form.fields["seconds"].control.value = "30"
+    form.fields["marker"].control.value = str(marker)
+    card = explorer.tools_tab.call()
+    wait_for(lambda: card.bar.value >= 2)  # progress notifications move the bar
+    assert card.bar.layout.display == "" and card.bar.max == 600 and card.state == "running"
+    second = explorer.tools_tab.call()  # several at once; the kernel is never blocked
+    assert second.state == "running"
+    card.cancel.click()
+    wait_for(lambda: card.state == "cancelled")
+    wait_for(lambda: marker.exists() and marker.read_text() == "cancelled")
+    assert second.state == "running"
+    second.cancel.click()
+    wait_for(lambda: second.state == "cancelled")
+    assert server.call("echo", text="still usable").text == "still usable"
+
+
+def test_templates_expand_by_rfc_6570_and_complete(demo_data):
+    server = mcpnb.connect("demo:helpdesk")
+    resources = server.explore().resources_tab
+    wait_for(lambda: resources.templates and resources.resources)
+    resources.template.value = "helpdesk://events/{event_id}"
+    field = resources.variables.fields["event_id"]
+    field.value = "1"
+    wait_for(lambda: field.options)
+    assert all(option.startswith("1") for option in field.options) and "12" in field.options
+    assert resources.uri.value == "helpdesk://events/1"
+    field.value = "a/b é?"  # reserved and non-ASCII characters are percent-encoded
+    assert resources.uri.value == "helpdesk://events/a%2Fb%20%C3%A9%3F"
+    field.value = "3"
+    resources.read(resources.expanded())
+    wait_for(lambda: "reading" not in resources.result.value)
+    assert "ticket_types" in resources.result.value
+
+
+def test_prompts_complete_and_render(demo_data):
+    server = mcpnb.connect("demo:helpdesk")
+    prompts = server.explore().prompts_tab
+    wait_for(lambda: prompts.prompts)
+    prompts.choice.value = "draft_reply"
+    tone = prompts.arguments.fields["tone"]
+    tone.value = "f"
+    wait_for(lambda: tone.options)
+    assert set(tone.options) == {"friendly", "formal"}
+    prompts.arguments.fields["enquiry_id"].value = "2"
+    tone.value = "formal"
+    prompts.get()
+    wait_for(lambda: prompts.result.value)
+    assert "Draft a formal reply" in prompts.result.value
+
+
+def test_activity_and_server_tabs_follow_the_connection(demo_data):
+    server = mcpnb.connect("demo:helpdesk", elicitation="accept-defaults")
+    explorer = server.explore()
+    server.call("update_enquiry", enquiry_id=6, status="pending")
+    wait_for(lambda: "enquiry 6 updated" in explorer.activity_tab.logs.value)
+    assert "tools/call" in explorer.activity_tab.trace.value
+    explorer.activity_tab.level.value = "warning"
+    assert "enquiry 6 updated" not in explorer.activity_tab.logs.value  # an info message, filtered out
+    assert "2025-11-25" in explorer.server_tab.value or "2026-07-28" in explorer.server_tab.value
+    assert "A box office" in explorer.server_tab.value
+
+
+def test_a_hostile_server_cannot_inject_markup_into_the_explorer():
+    from .test_render import hostile_server
+
+    server = mcpnb.connect(hostile_server(), name="hostile")
+    explorer = server.explore()
+    wait_for(lambda: explorer.tools_tab.tools and explorer.resources_tab.resources and explorer.prompts_tab.prompts)
+    tools = explorer.tools_tab
+    tools.select(tools.tools[0].name)
+    card = tools.call()
+    wait_for(lambda: card.state != "running")
+    explorer.resources_tab.read(explorer.resources_tab.resources[0].uri)
+    wait_for(lambda: "reading" not in explorer.resources_tab.result.value)
+    for markup in html_of(explorer.widget):
+        assert_safe(markup)
+    assert any("&lt;script&gt;" in m for m in html_of(explorer.widget))
+
+
+def test_answer_forms_send_what_the_person_chose():
+    answers: list = []
+    request = ElicitationRequest("helpdesk", "Confirm? " + EVIL, schema={
+        "properties": {"confirm": {"type": "boolean", "default": True},
+                       "reason": {"type": "string", "minLength": 3}}, "required": ["reason"]})
+    form = ElicitationForm(request, answers.append)
+    assert_safe(form.widget.children[0].value)
+    form.accept.click()
+    assert answers == [] and "reason" in form.status.value  # required: not sent
+    form.form.fields["reason"].control.value = "because"
+    form.accept.click()
+    assert answers == [{"confirm": True, "reason": "because"}] and form.accept.disabled
+
+    declined = ElicitationForm(request, answers.append)
+    declined.decline.click()
+    assert answers[-1] == "decline"
+
+    url = ElicitationForm(ElicitationRequest("s", "Sign in", mode="url", url="javascript:alert(1)"), answers.append)
+    url.accept.click()  # consent: the link is shown for the person to open, never opened for them
+    assert answers[-1] == "accept" and "<a " not in url.link.value and "javascript:alert(1)" in url.link.value
+
+    sampling = SamplingForm(SamplingRequest("s", [{"role": "user", "text": EVIL}], max_tokens=5), answers.append,
+                            proposal="a draft")
+    assert sampling.reply.value == "a draft"
+    assert_safe(sampling.widget.children[0].value)
+    sampling.reply.value = "edited"
+    sampling.send.click()
+    assert answers[-1] == "edited"
+
+
+@pytest.mark.parametrize("protocol", ["2025-11-25", "2026-07-28"])
+def test_ask_shows_the_form_in_an_open_explorer(demo_data, protocol):
+    """Where a kernel shows widgets, "ask" puts the form in the explorer; a click answers."""
+    from mcpnb.widgets import answer
+
+    server = mcpnb.connect("demo:helpdesk", protocol=protocol)
+    explorer = server.explore()
+    available = answer.WidgetAsker.available
+    answer.WidgetAsker.available = lambda self: True  # as inside a kernel: this process has none
+    try:
+        order = server.call("list_orders", status="paid", limit=1).data["orders"][0]["id"]
+        form = explorer.tools_tab.select("refund_order")
+        form.fields["order_id"].control.value = str(order)
+        form.fields["reason"].control.value = "asked in the explorer"
+        card = explorer.tools_tab.call()
+        wait_for(lambda: explorer.inbox.children)
+        question = explorer.inbox.children[0]
+        buttons = [b for b in question.children[-3].children]
+        assert [b.description for b in buttons] == ["Accept", "Decline", "Cancel"]
+        buttons[0].click()
+        wait_for(lambda: card.state != "running")
+        assert card.result.structured["status"] == "refunded"
+    finally:
+        answer.WidgetAsker.available = available
