@@ -2,8 +2,9 @@
 #   make lab    JupyterLab on the tutorial notebooks, against the bundled demo servers
 #   make test   the whole test suite
 # and: make bench (benchmarks), make notebooks (re-run the tutorials, saving outputs)
-# Both create what they need: the virtual environment, its packages, and the
-# third-party test servers from the npm registry.
+# Both create what they need: the virtual environment, its packages, the
+# third-party test servers from the npm registry, and (for the browser tests)
+# Debian's chromium.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -15,6 +16,8 @@ EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
 EVERYTHING_JS := $(NPM_DIR)/node_modules/@modelcontextprotocol/server-everything/dist/index.js
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # JupyterLab refuses to start as root (containers, CI machines) unless told it may.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
@@ -39,8 +42,15 @@ $(EVERYTHING_JS):
 lab: install
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
-test: install $(EVERYTHING_JS)
-	MCPNB_EVERYTHING_JS=$(abspath $(EVERYTHING_JS)) $(PY) -m pytest $(PYTEST_ARGS)
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	else \
+		echo "no apt-get: install chromium yourself (or set CHROMIUM=path); the browser tests will be skipped"; \
+	fi
+
+test: install $(EVERYTHING_JS) $(CHROMIUM)
+	MCPNB_EVERYTHING_JS=$(abspath $(EVERYTHING_JS)) MCPNB_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) benchmarks/overhead.py

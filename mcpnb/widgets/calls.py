@@ -36,8 +36,8 @@ class CallCard:
         self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop")
         self.cancel.on_click(lambda _: self.cancel_call())
         self.output = w.Tab(layout=w.Layout(display="none"))
-        self.widget = w.VBox([w.HBox([self.title, self.status]),
-                              w.HBox([self.bar, self.progress_note, self.cancel]), self.output],
+        self.widget = w.VBox([self.title, w.HBox([self.status, self.bar, self.progress_note, self.cancel]),
+                              self.output],
                              layout=w.Layout(border="1px solid #ccc", padding="4px", margin="3px 0"))
         self.widget.add_class("mcpnb-call")
         self.job = runtime.submit(server._call(tool, self.arguments, progress=self._progress))

@@ -132,8 +132,8 @@ class _ToolsTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.tools: list[Any] = []
-        self.search = w.Text(placeholder="search tools", layout=w.Layout(width="260px"))
-        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width="260px"))
+        self.search = w.Text(placeholder="search tools", layout=w.Layout(width="380px"))
+        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width="380px"))
         self.heading = w.HTML(value="")
         self.form: SchemaForm | None = None
         self.form_box = w.VBox([])
@@ -141,6 +141,7 @@ class _ToolsTab:
         self.code_button = w.Button(description="Copy as code", icon="code", disabled=True)
         self.message = w.Label(value="")
         self.code = w.Textarea(layout=w.Layout(width="560px", height="60px", display="none"))
+        self.code.add_class("mcpnb-code")
         self.calls = w.VBox([])
         self.cards: list[CallCard] = []
         self.search.observe(lambda _: self._filter(), names="value")
