@@ -273,7 +273,11 @@ class Answers:
 
         if runtime.main_thread_errand(errand):
             outcome = await answered
-            if outcome is not _NOT_ASKED and not isinstance(outcome, _Unaskable):
+            if isinstance(outcome, _Unaskable):
+                # The cell is still blocked, so a form could not be clicked either: nobody can answer.
+                self.record(kind, f"could not ask on stdin ({outcome.why}); the cell waits in a blocking call")
+                return "cancel" if kind == "elicitation" else None
+            if outcome is not _NOT_ASKED:
                 return outcome
         if self.asker is not None and self.asker.available():
             return await self.asker.ask(kind, request, proposal)

@@ -35,8 +35,8 @@ class Kernel:
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
-    def start(self, code: str) -> str:
-        return self.client.execute(code)
+    def start(self, code: str, allow_stdin: bool = True) -> str:
+        return self.client.execute(code, allow_stdin=allow_stdin)
 
     def reply(self, msg_id: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
@@ -45,9 +45,9 @@ class Kernel:
             if message["parent_header"].get("msg_id") == msg_id:
                 return message["content"]
 
-    def run(self, code: str, timeout: float = 60) -> str:
+    def run(self, code: str, timeout: float = 60, allow_stdin: bool = True) -> str:
         """Execute code; return what it printed and its result, or fail with its error."""
-        msg_id = self.start(code)
+        msg_id = self.start(code, allow_stdin)
         content = self.reply(msg_id, timeout)
         assert content["status"] == "ok", content.get("evalue")
         shown = []
@@ -140,3 +140,14 @@ def test_a_blocked_cell_answers_the_server_on_stdin(kernel, demo_data):
     assert kernel.reply(msg_id)["status"] == "ok"
     assert prompts[0].startswith("[a]ccept") and "Confirm" in prompts[1] and "default True" in prompts[1]
     assert kernel.run("server.call('get_order', order_id=order).structured['status']") == "'refunded'"
+
+
+def test_a_blocked_cell_without_stdin_cancels_instead_of_hanging(kernel, demo_data):
+    # nbclient and other frontends that take no input: the question is cancelled, and said so.
+    kernel.run(f"import os\nos.environ['MCPNB_DEMO_DIR'] = {str(demo_data)!r}\nimport mcpnb\n"
+               "server = mcpnb.connect('demo:helpdesk')\nexplorer = server.explore()\n"
+               "order = server.call('list_orders', status='paid', limit=1).data['orders'][0]['id']")
+    text = kernel.run("server.call('refund_order', order_id=order, reason='no stdin').text", timeout=30,
+                      allow_stdin=False)
+    assert "was not refunded: the person answered cancel" in text
+    assert "could not ask on stdin" in kernel.run("print(server.activity['summary'].tolist())")
