@@ -306,15 +306,18 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-def _interactive_terminal() -> bool:
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (widgets can be shown; stdin belongs to the cell)."""
     try:
         from IPython import get_ipython
-
-        if getattr(get_ipython(), "kernel", None) is not None:
-            return False  # a kernel's stdin is only reachable from the cell's own thread
     except ImportError:
-        pass
-    return bool(sys.stdin and sys.stdin.isatty())
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def _interactive_terminal() -> bool:
+    # A kernel's stdin is only reachable from the cell's own thread (the errand route).
+    return not in_kernel() and bool(sys.stdin and sys.stdin.isatty())
 
 
 # -- from the SDK's types and back -------------------------------------------------------
@@ -440,12 +443,12 @@ def _choose(read: Callable[[str], str], prompt: str, letters: str) -> str:
 
 
 def _read_field(read: Callable[[str], str], name: str, spec: dict[str, Any], required: bool) -> Any:
-    from .widgets.fields import parse_text_value
+    from .widgets.fields import enum_options, parse_text_value
 
     label = spec.get("title") or name
     kind = spec.get("type", "string")
-    options = _enum_values(spec)
-    hints = [kind if not options else "one of " + ", ".join(map(str, options))]
+    options = enum_options(spec)
+    hints = [kind if not options else "one of " + ", ".join(shown for shown, _ in options)]
     if "default" in spec:
         hints.append(f"default {spec['default']!r}")
     if not required:
@@ -465,14 +468,6 @@ def _read_field(read: Callable[[str], str], name: str, spec: dict[str, Any], req
             return value
         print(f"  {problem}")
     raise ValueError(f"no valid value for {name!r}")
-
-
-def _enum_values(spec: dict[str, Any]) -> list[Any]:
-    if "enum" in spec:
-        return list(spec["enum"])
-    if "oneOf" in spec:
-        return [option.get("const") for option in spec["oneOf"] if "const" in option]
-    return []
 
 
 def root_uris(roots: Sequence[types.Root] | None) -> list[str]:

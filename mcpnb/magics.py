@@ -19,6 +19,7 @@ from traitlets import Bool
 
 from . import config as config_files
 from .errors import ConfigError, MCPNBError
+from .handlers import CHOICES as HANDLER_CHOICES
 from .server import Server, close_all, connect, servers
 
 __all__ = ["MCPMagics", "parse_arguments", "call_line", "split_target"]
@@ -112,8 +113,8 @@ _connect_parser.add_argument("--cwd")
 _connect_parser.add_argument("--timeout", type=float)
 _connect_parser.add_argument("--protocol")
 _connect_parser.add_argument("--transport")
-_connect_parser.add_argument("--sampling", choices=("ask", "accept-defaults", "decline", "none"))
-_connect_parser.add_argument("--elicitation", choices=("ask", "accept-defaults", "decline", "none"))
+_connect_parser.add_argument("--sampling", choices=(*HANDLER_CHOICES, "none"))
+_connect_parser.add_argument("--elicitation", choices=(*HANDLER_CHOICES, "none"))
 _connect_parser.add_argument("--roots", action="append")
 
 

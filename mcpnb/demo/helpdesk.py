@@ -475,11 +475,14 @@ def build(db: sqlite3.Connection) -> MCPServer:
                 await changed(ctx, f"helpdesk://enquiries/{enquiry_id}")
         return enquiry(enquiry_id)
 
+    def client_offers(ctx: Context, feature: str) -> bool:
+        """Whether the client declared ``feature`` (elicitation, sampling, roots): only then is it asked."""
+        return getattr(ctx.client_capabilities, feature, None) is not None
+
     def confirm_refund(order_id: int, ctx: Context) -> object:
         """Ask the person to confirm, where the client can ask (elicitation); else go ahead."""
-        capabilities = ctx.client_capabilities
         current = order(order_id)
-        if capabilities is None or capabilities.elicitation is None or current.status != "paid":
+        if not client_offers(ctx, "elicitation") or current.status != "paid":
             return AcceptedElicitation(data=RefundConfirmation())
         return Elicit(f"Refund order {order_id}: {current.quantity} x {current.ticket_type} for "
                       f"{current.event}, {current.total:.2f} to {current.customer_name}? "
@@ -511,9 +514,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return order(order_id)
 
     def ask_for_summary(enquiry_id: int, ctx: Context) -> object:
-        capabilities = ctx.client_capabilities
         found = enquiry(enquiry_id)
-        if capabilities is None or capabilities.sampling is None:
+        if not client_offers(ctx, "sampling"):
             return None
         text = f"Subject: {found.subject}\n\n{found.body}"
         return Sample([types.SamplingMessage(role="user", content=types.TextContent(
@@ -535,8 +537,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return Summary(enquiry_id=enquiry_id, summary=text, by=reply.model)
 
     def client_roots(ctx: Context) -> object:
-        capabilities = ctx.client_capabilities
-        if capabilities is None or capabilities.roots is None:
+        if not client_offers(ctx, "roots"):
             return types.ListRootsResult(roots=[])
         return ListRoots()
 

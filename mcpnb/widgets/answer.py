@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets as w
 
 from .. import render, runtime
-from ..handlers import ElicitationRequest, SamplingRequest
+from ..handlers import ElicitationRequest, SamplingRequest, in_kernel
 from .form import SchemaForm
 
 __all__ = ["WidgetAsker", "ElicitationForm", "SamplingForm"]
@@ -118,7 +118,7 @@ class WidgetAsker:
         self._inboxes.add(inbox)
 
     def available(self) -> bool:
-        return runtime.ui_known() and _in_kernel()
+        return runtime.ui_known() and in_kernel()
 
     async def ask(self, kind: str, request: Any, proposal: str | None = None) -> Any:
         loop = asyncio.get_running_loop()
@@ -147,11 +147,3 @@ class WidgetAsker:
         finally:
             if not answered.done() or answered.cancelled():
                 runtime.on_ui(lambda: [f.withdraw() for f in made])
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return getattr(get_ipython(), "kernel", None) is not None

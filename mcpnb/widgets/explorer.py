@@ -29,13 +29,13 @@ from mcp.shared.uri_template import UriTemplate
 from .. import render, runtime
 from ..errors import MCPNBError
 from ..magics import call_line
+from ..server import _LOG_LEVELS, _severity
 from .calls import CallCard
 from .form import SchemaForm
 
 __all__ = ["Explorer"]
 
 KEEP_CALLS = 10  # call cards kept per explorer, newest first
-_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
 
 class Explorer:
@@ -247,7 +247,6 @@ class _CompletingFields:
         self.fields: dict[str, w.Combobox] = {}
         self.ref: Any = None
         self.box = w.VBox([])
-        self._asked: dict[str, Any] = {}
 
     def set(self, ref: Any, names: list[str], required: set[str] | None = None) -> None:
         self.ref = ref
@@ -273,9 +272,8 @@ class _CompletingFields:
         field = self.fields[name]
         context = {k: v for k, v in self.values.items() if k != name}
         ref = self.ref
-        job = self.explorer.run(self.explorer.server._complete(ref, name, field.value, context),
-                                lambda found: self._suggest(name, ref, field, found), "Completing")
-        self._asked[name] = job
+        self.explorer.run(self.explorer.server._complete(ref, name, field.value, context),
+                          lambda found: self._suggest(name, ref, field, found), "Completing")
 
     def _suggest(self, name: str, ref: Any, field: w.Combobox, found: Any) -> None:
         if self.ref is ref and self.fields.get(name) is field:
@@ -392,7 +390,7 @@ class _PromptsTab:
 class _ActivityTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
-        self.level = w.Dropdown(options=_LEVELS, value="info", description="log level")
+        self.level = w.Dropdown(options=_LOG_LEVELS, value="info", description="log level")
         self.logs = w.HTML(value="")
         self.events = w.HTML(value="")
         self.trace = w.HTML(value="")
@@ -407,7 +405,7 @@ class _ActivityTab:
         server = self.explorer.server
         logs = server.logs
         if len(logs):
-            logs = logs[logs["level"].map(lambda level: _rank(level) >= _rank(self.level.value))]
+            logs = logs[logs["level"].map(lambda level: _severity(level) >= _severity(self.level.value))]
         self.logs.value = render.table(logs.tail(200), where="server.logs") if len(logs) else "<i>none</i>"
         events = server.activity
         self.events.value = render.table(events.tail(200), where="server.activity") if len(events) else "<i>none</i>"
@@ -417,7 +415,3 @@ class _ActivityTab:
             self.trace.value = render.table(trace, where="server.trace")
         else:
             self.trace.value = "<i>none (an in-process server has no wire)</i>"
-
-
-def _rank(level: str) -> int:
-    return _LEVELS.index(level) if level in _LEVELS else len(_LEVELS)
