@@ -70,23 +70,21 @@ class CallCard:
         except runtime.Cancelled:
             self.state, self.status.value = "cancelled", f"cancelled after {seconds:.1f} s"
             return
-        except MCPNBError as error:
-            self.state, self.error = "failed", error
-            self.status.value = f"failed after {seconds:.1f} s"
-            self._show([("Error", w.HTML(value=render.text_block(str(error))))])
-            return
-        except BaseException as error:  # unexpected: shown, never raised into the kernel
-            self.state, self.error = "failed", error
-            self.status.value = f"failed: {type(error).__name__}"
-            self._show([("Error", w.HTML(value=render.text_block(f"{type(error).__name__}: {error}")))])
+        except BaseException as error:  # shown, never raised into the kernel
+            expected = isinstance(error, MCPNBError)
+            self.error = error
+            self.status.value = f"failed after {seconds:.1f} s" if expected else f"failed: {type(error).__name__}"
+            text = str(error) if expected else f"{type(error).__name__}: {error}"
+            self._show([("Error", w.HTML(value=render.text_block(text)))])
+            self.state = "failed"
             return
         self.result = result
-        self.state = "error" if result.is_error else "done"
         self.status.value = (f"the tool reported an error ({seconds:.2f} s)" if result.is_error
                              else f"done in {seconds:.2f} s")
         if self.bar.layout.display == "":
             self.bar.value = self.bar.max
         self._show(result_views(result))
+        self.state = "error" if result.is_error else "done"  # last: whoever waits on state sees it all
 
     def _show(self, views: list[tuple[str, w.Widget]]) -> None:
         self.output.children = [view for _, view in views]
