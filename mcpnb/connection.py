@@ -313,6 +313,8 @@ class Link:
             hint = None
             if leaf.code == types.METHOD_NOT_FOUND:
                 hint = "the server does not offer this feature (see server.info.capabilities)."
+            if leaf.code == types.URL_ELICITATION_REQUIRED:
+                hint = self.redact(_urls_to_open(leaf.data))
             return ServerError(
                 f"{action} failed: the server answered with error {leaf.code}: {self.redact(leaf.message)}",
                 code=leaf.code,
@@ -489,3 +491,13 @@ def _first_line(exc: BaseException) -> str:
 def negotiated_era(version: str | None) -> str:
     """'stateless' for 2026-07-28 and later, 'handshake' for the initialize era."""
     return "stateless" if version in MODERN_PROTOCOL_VERSIONS else "handshake"
+
+
+def _urls_to_open(data: Any) -> str:
+    """The hint for -32042: the pages the server wants the person to visit first."""
+    pages = data.get("elicitations") if isinstance(data, dict) else None
+    lines = [f"{page.get('message') or 'open'}: {page.get('url')}" for page in pages or []
+             if isinstance(page, dict) and page.get("url")]
+    if not lines:
+        return "the server wants a page opened in a browser first, but sent no URL."
+    return "open in your browser, then call again: " + "; ".join(lines)

@@ -13,6 +13,7 @@ from mcpnb.handlers import ElicitationRequest, SamplingRequest
 from mcpnb.widgets import ElicitationForm, SamplingForm, SchemaForm
 
 from .conftest import FAULTY
+from .test_third_party import EVERYTHING_JS, needs_everything
 from .test_render import EVIL, assert_safe
 
 
@@ -244,3 +245,45 @@ def test_ask_shows_the_form_in_an_open_explorer(demo_data, protocol):
         assert card.result.structured["status"] == "refunded"
     finally:
         answer.WidgetAsker.available = available
+
+
+@needs_everything
+def test_the_explorer_on_server_everything_shows_progress_and_its_elicitation_form():
+    """A third-party server (TypeScript SDK): its progress moves a card's bar, and
+    its elicitation schema (titled enums, multi-selects, formats) becomes a form."""
+    from mcpnb.widgets import answer
+
+    server = mcpnb.connect(["node", str(EVERYTHING_JS), "stdio"], name="everything")
+    explorer = server.explore()
+    wait_for(lambda: explorer.tools_tab.tools)
+    form = explorer.tools_tab.select("trigger-long-running-operation")
+    form.fields["duration"].control.value = "3"
+    form.fields["steps"].control.value = "6"
+    card = explorer.tools_tab.call()
+    wait_for(lambda: card.bar.value >= 2)
+    assert card.bar.max == 6 and card.state == "running"
+    wait_for(lambda: card.state != "running")
+    assert card.state == "done" and "Steps: 6" in card.result.text
+
+    available = answer.WidgetAsker.available
+    answer.WidgetAsker.available = lambda self: True  # as inside a kernel: this process has none
+    try:
+        explorer.tools_tab.select("trigger-elicitation-request")
+        card = explorer.tools_tab.call()
+        wait_for(lambda: explorer.questions)
+        question = explorer.questions[0]
+        asked = question.form
+        hero = asked.fields["titledSingleSelectEnum"].control
+        assert ("Superman", "hero-1") in hero.options and hero.value == "hero-1"  # titles shown, default chosen
+        assert ("Dogs", "pet-2") in asked.fields["legacyTitledEnum"].control.options
+        assert asked.fields["titledMultipleSelectEnum"].kind == "multi-enum"
+        assert asked.fields["integer"].control.value == "42"  # defaults filled in
+        question.accept.click()  # the required name is empty: the form says so, nothing is sent
+        assert question.status.value.startswith("Please fix: name") and card.state == "running"
+        asked.fields["name"].control.value = "Grace Hopper"
+        asked.fields["check"].control.value = True
+        question.accept.click()
+        wait_for(lambda: card.state != "running")
+    finally:
+        answer.WidgetAsker.available = available
+    assert "- Name: Grace Hopper" in card.result.text and "Favorite Integer: 42" in card.result.text

@@ -114,7 +114,7 @@ class WidgetAsker:
         self._inboxes: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def add_inbox(self, inbox: Any) -> None:
-        """``inbox.show(widget)`` will receive the forms (an open explorer)."""
+        """``inbox.show(form)`` will receive the forms (an open explorer)."""
         self._inboxes.add(inbox)
 
     def available(self) -> bool:
@@ -135,7 +135,7 @@ class WidgetAsker:
             made.append(form)
             inboxes = [i for i in self._inboxes if i.is_open()]
             if inboxes:
-                inboxes[-1].show(form.widget)
+                inboxes[-1].show(form)
             else:
                 from IPython.display import display
 

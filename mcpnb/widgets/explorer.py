@@ -47,6 +47,7 @@ class Explorer:
         self._open = True
         self.status = w.Label(value="")
         self.inbox = w.VBox([])
+        self.questions: list[Any] = []
         self.tools_tab = _ToolsTab(self)
         self.resources_tab = _ResourcesTab(self)
         self.prompts_tab = _PromptsTab(self)
@@ -73,9 +74,13 @@ class Explorer:
     def is_open(self) -> bool:
         return self._open
 
-    def show(self, form: w.Widget) -> None:
-        """A question from the server (elicitation, sampling), shown above the tabs."""
-        self.inbox.children = (form, *self.inbox.children[:4])
+    def show(self, question: Any) -> None:
+        """A question from the server (an ElicitationForm or SamplingForm), shown above the tabs.
+
+        The five newest stay; ``questions`` has them, newest first, for scripts and tests.
+        """
+        self.questions = [question, *self.questions[:4]]
+        self.inbox.children = tuple(q.widget for q in self.questions)
 
     def close(self) -> None:
         self._open = False
