@@ -496,7 +496,7 @@ def negotiated_era(version: str | None) -> str:
 def _urls_to_open(data: Any) -> str:
     """The hint for -32042: the pages the server wants the person to visit first."""
     pages = data.get("elicitations") if isinstance(data, dict) else None
-    lines = [f"{page.get('message') or 'open'}: {page.get('url')}" for page in pages or []
+    lines = [f"{(page.get('message') or 'open').rstrip('.')}: {page.get('url')}" for page in pages or []
              if isinstance(page, dict) and page.get("url")]
     if not lines:
         return "the server wants a page opened in a browser first, but sent no URL."
