@@ -40,6 +40,7 @@ __all__ = [
     "NotFound",
     "InvalidArguments",
     "RequestTimeout",
+    "CallCancelled",
     "ServerError",
     "ProtocolError",
     "ToolError",
@@ -153,6 +154,11 @@ class InvalidArguments(MCPNBError, ValueError):
 class RequestTimeout(MCPNBError, TimeoutError):
     """No answer within the timeout. The request was cancelled on the server
     and the connection is still usable."""
+
+
+class CallCancelled(MCPNBError):
+    """The person cancelled the call with its Cancel button; the server was told
+    (``notifications/cancelled``) and the connection is still usable."""
 
 
 class ServerError(MCPNBError):

@@ -53,9 +53,13 @@ class Job:
     """
 
     __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished",
-                 "_guard", "_woken", "_errands")
+                 "_guard", "_woken", "_errands", "_reason", "origin")
 
-    def __init__(self) -> None:
+    def __init__(self, origin: str | None = None) -> None:
+        # "blocked": the main thread waits for it in run(); "awaited": a coroutine on the
+        # main thread's loop (the kernel's) awaits it; None: anything else.
+        self.origin = origin
+        self._reason: BaseException | None = None
         self._signal = threading.Lock()
         self._signal.acquire()  # released to wake the waiter: the outcome is in, or an errand is
         self._guard = threading.Lock()
@@ -128,8 +132,12 @@ class Job:
         else:
             self._callbacks.append(callback)
 
-    def cancel_work(self) -> None:
-        """Cancel the coroutine on the loop (thread-safe; no-op once finished)."""
+    def cancel_work(self, reason: BaseException | None = None) -> None:
+        """Cancel the coroutine on the loop (thread-safe; no-op once finished).
+
+        ``reason``: the error the waiter gets instead of ``Cancelled``.
+        """
+        self._reason = reason
         self._cancel_requested = True
         loop = _loop
         if loop is not None and not self._finished:
@@ -182,13 +190,13 @@ def on_loop_thread() -> bool:
     return _owner.thread is not None and threading.current_thread() is _owner.thread
 
 
-def submit(coro: Coroutine[Any, Any, T]) -> Job:
+def submit(coro: Coroutine[Any, Any, T], origin: str | None = None) -> Job:
     """Start ``coro`` on the background loop and return its Job.
 
     One ``call_soon_threadsafe`` and one task: this hop is on the path of every
     synchronous call.
     """
-    job = Job()
+    job = Job(origin)
     target = loop()
     target.call_soon_threadsafe(_start, target, job, coro)
     return job
@@ -205,19 +213,28 @@ def _start(target: asyncio.AbstractEventLoop, job: Job, coro: Coroutine[Any, Any
 async def _guarded(job: Job, coro: Coroutine[Any, Any, Any]) -> None:
     # The outcome is handed over last: the waiting thread wakes wanting the GIL,
     # so nothing should be left for this thread to do by then.
+    _current_job.set(job)
     try:
         outcome = await coro
         failed = False
     except asyncio.CancelledError:
         # One task.cancel() from cancel_work(): the SDK has sent notifications/cancelled
         # (its cancel arm is shielded) and re-raised; the task ends here, quietly.
-        outcome, failed = Cancelled("cancelled"), True
+        outcome, failed = job._reason or Cancelled("cancelled"), True
     except BaseException as exc:  # handed to the waiting thread, never lost
         outcome, failed = exc, True
         if not isinstance(exc, Exception):
             job._settle(exc, True)
             raise
     job._settle(outcome, failed)
+
+
+_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("mcpnb_job", default=None)
+
+
+def current_job() -> Job | None:
+    """The Job whose task (or a task it started) is running this code, on the loop thread."""
+    return _current_job.get()
 
 
 class Cancelled(Exception):
@@ -236,8 +253,8 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
             "A synchronous mcpnb call was made from mcpnb's own event loop (for example inside a "
             "handler); it would wait for itself forever. Use the async twin with await instead."
         )
-    job = submit(coro)
     main = threading.current_thread() is threading.main_thread()
+    job = submit(coro, "blocked" if main else None)
     global _main_wait
     if main:
         _main_wait = job
@@ -292,7 +309,7 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
     def hand_over(finished: Job) -> None:
         caller.call_soon_threadsafe(_transfer, finished, waiter)
 
-    job = submit(coro)
+    job = submit(coro, "awaited" if threading.current_thread() is threading.main_thread() else None)
     job.add_done_callback(hand_over)
     try:
         return await waiter

@@ -20,6 +20,7 @@ closes them too, so no server process outlives the notebook.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
 import logging
@@ -35,9 +36,11 @@ import mcp_types as types
 
 from . import runtime
 from .connection import Link, close_every_link, negotiated_era
-from .errors import ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError
+from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError,
+                     RequestTimeout)
 from .handlers import Answers, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
+from .progress import Progress
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .schema import check_arguments, to_json
 from .targets import Target, resolve
@@ -221,7 +224,7 @@ class Server:
             if self._replaced_by:
                 raise ConnectionClosed(
                     f"This connection to {self.name!r} was replaced by a newer one with the same name.",
-                    hint=f"use the new Server object (mcpnb.servers()), or connect with another name=.",
+                    hint="use the new Server object (mcpnb.servers()), or connect with another name=.",
                 )
             raise ConnectionClosed(f"The connection to {self.name!r} is closed.",
                                    hint="server.reconnect() opens it again.")
@@ -586,16 +589,22 @@ class Server:
             if problems:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
         limit = self.timeout if timeout is _UNSET else timeout
-        reporter = ProgressReport(f"{self.name}.{tool}", True if progress is _UNSET else progress)
+        wanted = True if progress is _UNSET else progress
+        bar = Progress(f"{self.name}.{tool}", unit="step") if wanted is True else None
         started = time.perf_counter()
         try:
             raw = await link.request(
                 f"Calling tool {tool!r} on {self.name!r}",
-                lambda c: c.call_tool(tool, args, read_timeout_seconds=limit, progress_callback=reporter.callback),
+                lambda c: c.call_tool(tool, args, read_timeout_seconds=limit,
+                                      progress_callback=_progress_callback(wanted, bar)),
                 timeout=limit,
             )
-        finally:
-            reporter.close()
+        except BaseException as error:
+            if bar is not None:
+                bar.finish(_ended(error), False)
+            raise
+        if bar is not None:
+            bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started,
                           self._info.protocol_version if self._info else None)
 
@@ -628,25 +637,33 @@ class Server:
         arguments = _rows_as_arguments(rows)
         (await self._listing("tools"))[tool]  # an unknown tool fails once, not once per row
         outcomes: list[Any] = [None] * len(arguments)
-        bar = _progress_bar(len(arguments), f"{self.name}.{tool}", progress)
+        bar = Progress(f"{self.name}.{tool}", unit="call", total=len(arguments), eager=True) \
+            if progress and len(arguments) > 1 else None
+        finished = 0
         slots = anyio.Semaphore(concurrency)
 
         async def one(index: int, args: dict[str, Any]) -> None:
+            nonlocal finished
             async with slots:
                 try:
                     outcomes[index] = await self._call(tool, args, timeout, _UNSET, {}, False)
                 except MCPNBError as error:
                     outcomes[index] = error
+            finished += 1
             if bar is not None:
-                bar.update(1)
+                bar.update(finished)
 
         try:
             async with anyio.create_task_group() as group:
                 for index, args in enumerate(arguments):
                     group.start_soon(one, index, args)
-        finally:
+        except BaseException as error:
             if bar is not None:
-                bar.close()
+                bar.finish(_ended(error), False)
+            raise
+        if bar is not None:
+            failures = sum(isinstance(o, MCPNBError) for o in outcomes)
+            bar.finish(f"{failures} failed" if failures else "all answered", True)
         provenance = {"server": self.name, "arguments": None, "time": datetime.now(timezone.utc),
                       "protocol_version": self._info.protocol_version if self._info else None}
         return map_frame(tool, arguments, outcomes, provenance)
@@ -765,35 +782,28 @@ async def _set_log_level(link: Link, level: str) -> None:
         pass  # a server that says it logs but refuses the level: carry on without its messages
 
 
-class ProgressReport:
-    """Progress notifications for one call: a bar (made on the first one), a callable, or nothing."""
+def _progress_callback(wanted: Any, bar: Progress | None) -> Any:
+    """What the SDK calls with each progress notification: the bar, the person's callable, or nothing."""
+    if bar is not None:
+        async def to_bar(progress: float, total: float | None, message: str | None) -> None:
+            bar.update(progress, total, message)
 
-    def __init__(self, label: str, wanted: Any) -> None:
-        self.label = label
-        self.wanted = wanted
-        self.bar: Any = None
-        self.callback = self._report if wanted else None
-
-    async def _report(self, progress: float, total: float | None, message: str | None) -> None:
-        if callable(self.wanted):
-            outcome = self.wanted(progress, total, message)
+        return to_bar
+    if callable(wanted):
+        async def to_callable(progress: float, total: float | None, message: str | None) -> None:
+            outcome = wanted(progress, total, message)
             if hasattr(outcome, "__await__"):
                 await outcome
-            return
-        if self.bar is None:
-            from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=self.label, unit="step")
-        if total is not None:
-            self.bar.total = total
-        self.bar.n = progress
-        if message:
-            self.bar.set_postfix_str(message, refresh=False)
-        self.bar.refresh()
+        return to_callable
+    return None
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+
+def _ended(error: BaseException) -> str:
+    """How a piece of work ended, for its progress line."""
+    if isinstance(error, (CallCancelled, KeyboardInterrupt, asyncio.CancelledError, runtime.Cancelled)):
+        return "cancelled"
+    return "timed out" if isinstance(error, RequestTimeout) else "failed"
 
 
 def _rows_as_arguments(rows: Any) -> list[dict[str, Any]]:
@@ -812,15 +822,6 @@ def _rows_as_arguments(rows: Any) -> list[dict[str, Any]]:
             raise ConfigError(f"Row {number} is a {type(row).__name__}; each row must be a dict of arguments.")
         arguments.append(dict(row))
     return arguments
-
-
-def _progress_bar(total: int, label: str, wanted: bool) -> Any:
-    """A tqdm bar (a widget in a notebook, text elsewhere), or None."""
-    if not wanted or total < 2:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=label, unit="call")
 
 
 def _with_timeout(awaitable: Any, limit: float | None) -> Any:

@@ -206,3 +206,28 @@ def test_a_progress_bar_advances_and_cancel_stops_the_call(browser, lab, tmp_pat
     assert marker.read_text() == "cancelled"  # the server was told
     shot(page, "cancelled")
     page.close()
+
+
+def test_an_awaited_call_in_a_cell_shows_its_bar_and_cancel(browser, lab, tmp_path):
+    """In a cell, not the explorer: the bar under the cell advances, and Cancel stops an awaited call."""
+    marker = tmp_path / "marker"
+    page = open_notebook(browser, lab, "cell-progress.ipynb", [
+        f"import mcpnb\nserver = mcpnb.connect({FAULTY!r}, name='faulty')",
+        f"await server.acall('slow', seconds=60, marker={str(marker)!r})"])
+    line = appear(page, page.locator(".mcpnb-progress"), "cell progress")
+    bar = line.locator(".progress-bar")
+    widths = []
+    for _ in range(3):
+        time.sleep(1.2)
+        widths.append(float(bar.evaluate("e => e.getBoundingClientRect().width")))
+    assert widths[0] < widths[-1], widths
+    shot(page, "cell-progress")
+    line.get_by_role("button", name="Cancel").click()
+    error = appear(page, page.get_by_text("was cancelled with its Cancel button"), "cell cancelled", 15_000)
+    assert "CallCancelled" in page.locator(".jp-OutputArea-output").last.inner_text() or error.is_visible()
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.read_text() == "cancelled"
+    shot(page, "cell-cancelled")
+    page.close()

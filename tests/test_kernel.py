@@ -66,6 +66,23 @@ class Kernel:
                 break
         return "".join(shown).strip()
 
+    def outputs(self, msg_id: str, timeout: float = 60) -> tuple[dict, list[dict]]:
+        """Execute-reply content and every iopub message of that cell, up to its idle status."""
+        content = self.reply(msg_id, timeout)
+        seen = []
+        while True:
+            message = self.client.get_iopub_msg(timeout=10)
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return content, seen
+            seen.append(message)
+
+    def click(self, comm_id: str) -> None:
+        """What a frontend sends when a button is clicked."""
+        self.client.session.send(self.client.shell_channel.socket, "comm_msg", {
+            "comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}})
+
     def stop(self, now: bool = False) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=now)
@@ -151,3 +168,46 @@ def test_a_blocked_cell_without_stdin_cancels_instead_of_hanging(kernel, demo_da
                       allow_stdin=False)
     assert "was not refunded: the person answered cancel" in text
     assert "could not ask on stdin" in kernel.run("print(server.activity['summary'].tolist())")
+
+
+def _widgets_shown(messages: list[dict]) -> list[str]:
+    return [m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "display_data"]
+
+
+def test_progress_shows_under_the_cell_that_made_the_call(kernel):
+    """Not under the cell that happened to start mcpnb's loop thread (ipykernel routes by context)."""
+    first, _ = kernel.outputs(kernel.start(f"import mcpnb\nserver = mcpnb.connect({FAULTY!r}, name='faulty')"))
+    assert first["status"] == "ok"
+    for code in ("server.call('slow', seconds=1)", "server.call('slow', seconds=1)",
+                 "await server.acall('slow', seconds=1)", "server.map('echo', [{'text': 'a'}, {'text': 'b'}])"):
+        content, messages = kernel.outputs(kernel.start(code))
+        assert content["status"] == "ok", content
+        shown = _widgets_shown(messages)
+        assert len(shown) == 1 and shown[0].startswith("HBox("), (code, shown)
+    content, messages = kernel.outputs(kernel.start("await server.acall('echo', text='quick')"))
+    assert _widgets_shown(messages) == []  # a quick call leaves no line behind
+
+
+def test_an_awaited_call_has_a_cancel_button_that_cancels_on_the_server(kernel, tmp_path):
+    """ipykernel #881: an interrupt never reaches a cell suspended in await; the button does."""
+    marker = tmp_path / "marker"
+    kernel.run(f"import mcpnb\nserver = mcpnb.connect({FAULTY!r}, name='faulty')")
+    msg_id = kernel.start(f"await server.acall('slow', seconds=60, marker={str(marker)!r})")
+    button = None
+    deadline = time.monotonic() + 30
+    while button is None:
+        assert time.monotonic() < deadline, "no Cancel button appeared"
+        message = kernel.client.get_iopub_msg(timeout=30)
+        state = message["content"].get("data", {}).get("state", {})
+        if message["msg_type"] == "comm_open" and state.get("description") == "Cancel":
+            button = message["content"]["comm_id"]
+    time.sleep(0.5)  # progress is moving
+    kernel.click(button)
+    content = kernel.reply(msg_id, timeout=15)
+    assert content["status"] == "error" and content["ename"] == "CallCancelled"
+    assert "faulty.slow was cancelled with its Cancel button" in content["evalue"]
+    deadline = time.monotonic() + 10
+    while not (marker.exists() and marker.read_text() == "cancelled"):
+        assert time.monotonic() < deadline, "the server never saw the cancellation"
+        time.sleep(0.05)
+    assert kernel.run("server.call('echo', text='still here').text") == "'still here'"

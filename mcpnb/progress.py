@@ -1,0 +1,158 @@
+"""Progress where the person is looking, and a way to stop the work.
+
+A call's progress notifications, and ``map()``'s count of finished calls, are
+shown by a ``Progress`` made in the task doing the work (on mcpnb's loop). Where
+it shows depends on who waits (``runtime.Job.origin``):
+
+=========================  ============================================================
+a cell blocked in a        a widget under that cell, built by the cell's own thread (a
+synchronous call           ``Job.errand``: ipykernel routes output by the thread's
+                           context, so the loop thread would put it under whichever
+                           cell started the loop); it takes no clicks while blocked,
+                           so it says to interrupt the kernel instead
+a cell awaiting the call   a widget under that cell (built on the kernel's loop in the
+                           cell's context), with a Cancel button: an interrupt does not
+                           reach a cell suspended in ``await`` (ipykernel #881). Shown
+                           on the first notification, or after ``SHOW_AFTER_SECONDS``
+                           with no answer, so every long awaited call can be stopped
+outside a kernel           a text bar (tqdm) on stderr, on the first notification
+anything else in a kernel  nothing: no cell is waiting for it (explorer calls have
+                           their own card)
+=========================  ============================================================
+
+Cancel cancels the task, so the SDK sends ``notifications/cancelled``; the
+waiting cell gets ``CallCancelled``, one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from . import runtime
+from .errors import CallCancelled
+
+__all__ = ["Progress", "SHOW_AFTER_SECONDS"]
+
+SHOW_AFTER_SECONDS = 1.5  # an awaited call quiet this long gets its line (and Cancel)
+UPDATE_EVERY_SECONDS = 0.1  # at most this often to the frontend; the last state always goes
+
+
+class Progress:
+    """One piece of work's progress: ``update()`` as it moves, ``finish()`` once."""
+
+    def __init__(self, label: str, *, unit: str, total: float | None = None, eager: bool = False) -> None:
+        self.label, self.unit = label, unit
+        self._state: tuple[float, float | None, str | None] = (0.0, total, None)
+        self._job = runtime.current_job()
+        self._route = _route(self._job)
+        self._lock = threading.Lock()
+        self._view: Any = None  # ProgressView or tqdm, once made
+        self._shown = False
+        self._moved = False
+        self._final: tuple[str, bool] | None = None
+        self._sent = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        if eager:
+            self._show()
+        elif self._route == "awaited":
+            self._timer = asyncio.get_running_loop().call_later(SHOW_AFTER_SECONDS, self._show)
+
+    # -- from the work (mcpnb's loop) --------------------------------------------------
+
+    def update(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        self._state = (done, total if total is not None else self._state[1], message)
+        self._moved = True
+        if not self._shown:
+            self._show()
+            return
+        now = time.monotonic()
+        if now - self._sent >= UPDATE_EVERY_SECONDS:
+            self._sent = now
+            self._draw()
+
+    def finish(self, outcome: str, succeeded: bool) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            view, self._final = self._view, (outcome, succeeded)
+        if view is not None:
+            self._close(view, outcome, succeeded)
+
+    # -- showing ------------------------------------------------------------------------
+
+    def _show(self) -> None:
+        if self._shown or self._route is None:
+            return
+        self._shown = True
+        if self._route == "text":
+            from tqdm import tqdm
+
+            self._adopt(tqdm(total=self._state[1], desc=self.label, unit=self.unit))
+        elif self._route == "blocked":
+            assert self._job is not None
+            self._job.errand(lambda waiting: waiting and self._make(cancellable=False))
+        else:
+            runtime.on_ui(lambda: self._make(cancellable=True), in_cell=True)
+
+    def _make(self, cancellable: bool) -> None:
+        """On the cell's thread, in its context: build the widget and display it there."""
+        from IPython.display import display
+
+        from .widgets.progress import ProgressView
+
+        view = ProgressView(self.label, self._cancel if cancellable else None)
+        self._adopt(view)
+        display(view.widget)
+
+    def _adopt(self, view: Any) -> None:
+        with self._lock:
+            self._view, final = view, self._final
+        self._draw()
+        if final is not None:
+            self._close(view, *final)
+
+    def _draw(self) -> None:
+        view = self._view
+        if view is None:
+            return
+        done, total, message = self._state
+        if self._route != "text":  # a ProgressView
+            view.set(done, total, message, self.unit)
+            return
+        if total is not None:
+            view.total = total
+        view.n = done
+        if message:
+            view.set_postfix_str(message, refresh=False)
+        view.refresh()
+
+    def _close(self, view: Any, outcome: str, succeeded: bool) -> None:
+        self._draw()
+        if self._route == "text":
+            view.close()
+        elif succeeded and not self._moved:
+            view.widget.close()  # a quiet call that ended well leaves nothing behind
+        else:
+            view.finish(outcome, succeeded)
+
+    def _cancel(self) -> None:
+        """The Cancel button (on the kernel's thread)."""
+        if self._job is not None:
+            self._job.cancel_work(CallCancelled(
+                f"{self.label} was cancelled with its Cancel button; the server was told to stop.",
+            ))
+
+
+def _route(job: runtime.Job | None) -> str | None:
+    from .handlers import in_kernel
+
+    if not in_kernel():
+        return "text"
+    if job is not None and job.origin == "blocked":
+        return "blocked"
+    if job is not None and job.origin == "awaited" and runtime.ui_known():
+        return "awaited"
+    return None

@@ -1,0 +1,57 @@
+"""The in-cell line for a call or a map() that takes a while: a bar, a count, a Cancel button.
+
+Built and displayed by ``mcpnb.progress`` on the cell's own thread and context;
+updated from any thread (widget updates are routed by comm, not by cell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from .. import render
+
+__all__ = ["ProgressView"]
+
+
+class ProgressView:
+    """``label [bar] 3/12 message [Cancel]``; without ``on_cancel``, a hint to interrupt instead."""
+
+    def __init__(self, label: str, on_cancel: Callable[[], None] | None) -> None:
+        self.title = w.HTML(value=f"<code>{render.esc(label)}</code>")
+        self.bar = w.FloatProgress(value=0, min=0, max=1, bar_style="info", layout=w.Layout(width="260px"))
+        self.count = w.Label(value="waiting for the server")
+        self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop",
+                               layout=w.Layout(width="90px"))
+        self.hint = w.Label(value="")
+        if on_cancel is None:  # a blocked cell takes no clicks: the kernel's interrupt stops it
+            self.cancel.layout.display = "none"
+            self.hint.value = "(interrupt the kernel to cancel)"
+        else:
+            self.cancel.on_click(lambda _: self._cancel(on_cancel))
+        self.widget = w.HBox([self.title, self.bar, self.count, self.cancel, self.hint])
+        self.widget.add_class("mcpnb-progress")
+
+    def _cancel(self, on_cancel: Callable[[], None]) -> None:
+        self.cancel.disabled = True
+        self.count.value = "cancelling..."
+        on_cancel()
+
+    def set(self, done: float, total: float | None, message: str | None, unit: str) -> None:
+        if total:
+            self.bar.max = float(total)
+            self.bar.value = min(float(done), float(total))
+            text = f"{done:g}/{total:g} {unit}"
+        else:  # no total: the bar shows that something moves, the count says how far
+            self.bar.max, self.bar.value = 1.0, 0.5
+            text = f"{done:g} {unit}"
+        self.count.value = f"{text} · {message}" if message else text
+
+    def finish(self, outcome: str, succeeded: bool) -> None:
+        self.cancel.layout.display = "none"
+        self.hint.value = ""
+        self.bar.bar_style = "success" if succeeded else "danger"
+        if succeeded:
+            self.bar.value = self.bar.max
+        self.count.value = f"{self.count.value} · {outcome}" if self.count.value else outcome
