@@ -13,7 +13,7 @@ from types import ModuleType
 
 from mcp.server.mcpserver import MCPServer
 
-DEMO_SYSTEMS = ("helpdesk",)
+DEMO_SYSTEMS = ("helpdesk", "cms", "timesheet", "crm")
 
 __all__ = ["DEMO_SYSTEMS", "system", "build_server"]
 

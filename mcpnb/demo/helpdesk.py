@@ -26,10 +26,13 @@ from urllib.parse import unquote, urlparse
 import mcp_types as types
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
-from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
+from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
+
+from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, Missing, Notices, client_offers,
+                  next_offset, reply_text, rows_of, where_equal)
 
 NAME = "helpdesk"
 SCHEMA_VERSION = 1
@@ -190,10 +193,6 @@ _TITLES = {
 }
 _TICKETS = [("Standard", 1.0, 0.6), ("Early bird", 0.8, 0.15), ("VIP", 2.5, 0.05), ("Student", 0.6, 0.1),
             ("Group (5+)", 0.85, 0.1)]
-_FIRST = ["Ana", "Ben", "Carla", "David", "Eva", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Luca",
-          "Maya", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Yara", "Zoe"]
-_LAST = ["Almeida", "Becker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Horvat", "Ivanova", "Jensen",
-         "Kowalski", "Larsen", "Moreau", "Novak", "O'Brien", "Petrov", "Rossi", "Silva", "Tanaka", "Weber"]
 _SUBJECTS = {
     "refund": ["Refund request for order #{o}", "Can I get my money back? (order {o})", "Event moved, want refund"],
     "access": ["Tickets not showing in app", "Wheelchair access at the venue", "Lost my e-ticket for order {o}"],
@@ -232,7 +231,7 @@ def seed(db: sqlite3.Connection) -> None:
     for order_id in range(1, 8001):
         event = rng.choices(events, weights=popularity)[0]
         ticket = rng.choice(by_event[event[0]])
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         email = f"{first}.{last}{rng.randint(1, 99)}@example.com".lower().replace("'", "")
         quantity = rng.choices([1, 2, 3, 4, 6], weights=[30, 45, 10, 10, 5])[0]
         starts = datetime.fromisoformat(event[4])
@@ -249,7 +248,7 @@ def seed(db: sqlite3.Connection) -> None:
         order = rng.choice(orders) if rng.random() < 0.75 else None
         category = rng.choices(ENQUIRY_CATEGORIES, weights=[30, 20, 20, 15, 15])[0]
         subject = rng.choice(_SUBJECTS[category]).format(o=order[0] if order else "?")
-        email = order[4] if order else f"{rng.choice(_FIRST)}{rng.randint(1, 999)}@example.org".lower()
+        email = order[4] if order else f"{rng.choice(FIRST_NAMES)}{rng.randint(1, 999)}@example.org".lower()
         created = NOW - timedelta(days=rng.randint(0, 300), minutes=rng.randint(0, 1439))
         age_days = (NOW - created).days
         status = "resolved" if age_days > 30 and rng.random() < 0.92 else rng.choices(STATUSES, weights=[5, 3, 4])[0]
@@ -268,27 +267,11 @@ def seed(db: sqlite3.Connection) -> None:
 # -- the server -------------------------------------------------------------------------
 
 
-class Missing(ToolError, ResourceError):
-    """A lookup that found nothing: reported to the client as is, from a tool or a resource."""
-
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-
 _EVENT_SQL = """SELECT e.id, e.title, e.category, v.name AS venue, v.city, e.starts_at, e.status
                 FROM events e JOIN venues v ON v.id = e.venue_id"""
 _ORDER_SQL = """SELECT o.id, o.event_id, e.title AS event, t.name AS ticket_type, o.customer_name,
                        o.customer_email, o.quantity, o.total, o.status, o.created_at, o.refund_reason
                 FROM orders o JOIN events e ON e.id = o.event_id JOIN ticket_types t ON t.id = o.ticket_type_id"""
-
-
-def _equal(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
-    """A WHERE condition (and its parameters) for the (column, value) pairs whose value is set."""
-    given = [(column, value) for column, value in pairs if value is not None]
-    return " AND ".join([f"{column} = ?" for column, _ in given] or ["1=1"]), [value for _, value in given]
-
-
-def _page(total: int, offset: int, count: int) -> int | None:
-    return offset + count if offset + count < total else None
 
 
 def build(db: sqlite3.Connection) -> MCPServer:
@@ -304,31 +287,10 @@ def build(db: sqlite3.Connection) -> MCPServer:
         ),
     )
 
-    # Resource subscriptions: 2026-07-28 clients listen on the server's event bus;
-    # 2025-11-25 clients send resources/subscribe, remembered here per session.
-    subscribers: dict[str, set] = {}
-
-    async def subscribe(context, params):  # noqa: ANN001  (SDK handler signature)
-        subscribers.setdefault(str(params.uri), set()).add(context.session)
-        return types.EmptyResult()
-
-    async def unsubscribe(context, params):  # noqa: ANN001
-        subscribers.get(str(params.uri), set()).discard(context.session)
-        return types.EmptyResult()
-
-    mcp._lowlevel_server.add_request_handler("resources/subscribe", types.SubscribeRequestParams, subscribe)
-    mcp._lowlevel_server.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe)
-
-    async def changed(ctx: Context, uri: str) -> None:
-        await ctx.notify_resource_updated(uri)
-        for session in list(subscribers.get(uri, ())):
-            try:
-                await session.send_resource_updated(uri)
-            except Exception:  # that client has gone
-                subscribers[uri].discard(session)
+    notices = Notices(mcp)
 
     def rows(sql: str, *params: object) -> list[dict]:
-        return [dict(row) for row in db.execute(sql, params)]
+        return rows_of(db, sql, *params)
 
     def enquiry(enquiry_id: int) -> Enquiry:
         found = rows("SELECT * FROM enquiries WHERE id = ?", enquiry_id)
@@ -371,7 +333,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         total = db.execute(f"SELECT COUNT(*) FROM events e JOIN venues v ON v.id = e.venue_id WHERE {condition}",
                            params).fetchone()[0]
         found = rows(f"{_EVENT_SQL} WHERE {condition} ORDER BY e.starts_at LIMIT ? OFFSET ?", *params, limit, offset)
-        return EventPage(events=[Event(**r) for r in found], total=total, next_offset=_page(total, offset, len(found)))
+        return EventPage(events=[Event(**r) for r in found], total=total, next_offset=next_offset(total, offset, len(found)))
 
     @mcp.tool(title="Get event", annotations=READ_ONLY)
     def get_event(event_id: int) -> EventDetail:
@@ -397,12 +359,12 @@ def build(db: sqlite3.Connection) -> MCPServer:
         offset: int = Field(0, ge=0),
     ) -> OrderPage:
         """Orders, newest first, filtered by event, status or customer email."""
-        condition, params = _equal(("o.event_id", event_id), ("o.status", status),
+        condition, params = where_equal(("o.event_id", event_id), ("o.status", status),
                                    ("o.customer_email", customer_email))
         total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {condition}", params).fetchone()[0]
         found = rows(f"{_ORDER_SQL} WHERE {condition} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?",
                      *params, limit, offset)
-        return OrderPage(orders=[Order(**r) for r in found], total=total, next_offset=_page(total, offset, len(found)))
+        return OrderPage(orders=[Order(**r) for r in found], total=total, next_offset=next_offset(total, offset, len(found)))
 
     @mcp.tool(title="Get order", annotations=READ_ONLY)
     def get_order(order_id: int) -> Order:
@@ -419,17 +381,16 @@ def build(db: sqlite3.Connection) -> MCPServer:
         offset: int = Field(0, ge=0),
     ) -> EnquiryPage:
         """Support enquiries, newest first, filtered by status, priority, category or assignee."""
-        condition, params = _equal(("status", status), ("priority", priority), ("category", category),
+        condition, params = where_equal(("status", status), ("priority", priority), ("category", category),
                                    ("assignee", assignee))
         total = db.execute(f"SELECT COUNT(*) FROM enquiries WHERE {condition}", params).fetchone()[0]
         found = rows(f"SELECT * FROM enquiries WHERE {condition} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                      *params, limit, offset)
         return EnquiryPage(enquiries=[Enquiry(**r) for r in found], total=total,
-                           next_offset=_page(total, offset, len(found)))
+                           next_offset=next_offset(total, offset, len(found)))
 
     @mcp.tool(title="Open a support enquiry",
-              annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                                          open_world_hint=False))
+              annotations=CREATES)
     async def create_enquiry(
         subject: str = Field(min_length=3, max_length=200),
         body: str = Field(min_length=1),
@@ -453,8 +414,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return enquiry(cursor.lastrowid)
 
     @mcp.tool(title="Update a support enquiry",
-              annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                          open_world_hint=False))
+              annotations=UPDATES)
     async def update_enquiry(
         enquiry_id: int,
         status: Literal["open", "pending", "resolved"] | None = None,
@@ -472,12 +432,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
                        (*changes.values(), datetime.now().isoformat(timespec="seconds"), enquiry_id))
             if ctx is not None:
                 await ctx.info(f"enquiry {enquiry_id} updated: {changes}", logger_name="helpdesk")
-                await changed(ctx, f"helpdesk://enquiries/{enquiry_id}")
+                await notices.updated(ctx, f"helpdesk://enquiries/{enquiry_id}")
         return enquiry(enquiry_id)
-
-    def client_offers(ctx: Context, feature: str) -> bool:
-        """Whether the client declared ``feature`` (elicitation, sampling, roots): only then is it asked."""
-        return getattr(ctx.client_capabilities, feature, None) is not None
 
     def confirm_refund(order_id: int, ctx: Context) -> object:
         """Ask the person to confirm, where the client can ask (elicitation); else go ahead."""
@@ -489,8 +445,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                       "This cannot be undone.", RefundConfirmation)
 
     @mcp.tool(title="Refund an order",
-              annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
-                                          open_world_hint=False))
+              annotations=DESTROYS)
     async def refund_order(
         order_id: int,
         reason: str = Field(min_length=3),
@@ -510,7 +465,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         db.execute("UPDATE orders SET status = 'refunded', refund_reason = ? WHERE id = ?", (reason, order_id))
         if ctx is not None:
             await ctx.warning(f"order {order_id} refunded ({current.total:.2f}): {reason}", logger_name="helpdesk")
-            await changed(ctx, f"helpdesk://orders/{order_id}")
+            await notices.updated(ctx, f"helpdesk://orders/{order_id}")
         return order(order_id)
 
     def ask_for_summary(enquiry_id: int, ctx: Context) -> object:
@@ -533,8 +488,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         found = enquiry(enquiry_id)
         if reply is None:
             return Summary(enquiry_id=enquiry_id, summary=found.body.split(". ")[0].strip(), by="first sentence")
-        text = reply.content.text if isinstance(reply.content, types.TextContent) else str(reply.content)
-        return Summary(enquiry_id=enquiry_id, summary=text, by=reply.model)
+        return Summary(enquiry_id=enquiry_id, summary=reply_text(reply), by=reply.model)
 
     def client_roots(ctx: Context) -> object:
         if not client_offers(ctx, "roots"):
@@ -542,8 +496,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return ListRoots()
 
     @mcp.tool(title="Export an event's orders",
-              annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                                          open_world_hint=False))
+              annotations=UPDATES)
     async def export_orders(
         event_id: int,
         filename: str = Field("orders.csv", pattern=r"^[\w.-]+\.csv$", description="a file name, no folders"),
