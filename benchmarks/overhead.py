@@ -8,8 +8,10 @@ ratio of the median per-call times.
     python benchmarks/overhead.py [--calls 2000]
 
 mcpnb's side includes everything a user's call does: argument validation
-against the input schema, the hop to mcpnb's event-loop thread and back, and
-wrapping the result. Target: a ratio of at most 1.10.
+against the input schema, the hop to mcpnb's event-loop thread and back, a
+progress token (so a progress bar can show; the raw call sends none), and
+wrapping the result. The last column is the same call with ``progress=False``,
+which shows what the progress token costs. Target: a ratio of at most 1.10.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ SERVERS = {
 }
 
 
-async def measure(argv: list[str], tool: str, arguments: dict, calls: int) -> tuple[float, float]:
+async def measure(argv: list[str], tool: str, arguments: dict, calls: int) -> tuple[float, float, float]:
     """Median seconds per call of each side, calls alternating one by one."""
     raw_times: list[float] = []
     mcpnb_times: list[float] = []
+    quiet_times: list[float] = []
     clock = time.perf_counter
     server = mcpnb.connect(argv, name="bench")
     async with Client(StdioServerParameters(command=argv[0], args=argv[1:])) as client:
@@ -51,20 +54,25 @@ async def measure(argv: list[str], tool: str, arguments: dict, calls: int) -> tu
             middle = clock()
             # The sync API, as a notebook cell uses it. (It blocks this loop, which is idle meanwhile.)
             server.call(tool, arguments)
+            after = clock()
+            server.call(tool, arguments, progress=False)
             raw_times.append(middle - started)
-            mcpnb_times.append(clock() - middle)
+            mcpnb_times.append(after - middle)
+            quiet_times.append(clock() - after)
     server.close()
-    return statistics.median(raw_times), statistics.median(mcpnb_times)
+    return statistics.median(raw_times), statistics.median(mcpnb_times), statistics.median(quiet_times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per side")
     args = parser.parse_args()
-    print(f"{'server':24} {'raw SDK call_tool':>18} {'mcpnb Server.call':>18} {'ratio':>7}")
+    print(f"{'server':24} {'raw SDK call_tool':>18} {'mcpnb Server.call':>18} {'ratio':>7} "
+          f"{'progress=False':>15} {'ratio':>7}")
     for label, (argv, tool, arguments) in SERVERS.items():
-        raw, ours = asyncio.run(measure(argv, tool, arguments, args.calls))
-        print(f"{label:24} {raw * 1e6:15.0f} us {ours * 1e6:15.0f} us {ours / raw:7.3f}")
+        raw, ours, quiet = asyncio.run(measure(argv, tool, arguments, args.calls))
+        print(f"{label:24} {raw * 1e6:15.0f} us {ours * 1e6:15.0f} us {ours / raw:7.3f} "
+              f"{quiet * 1e6:12.0f} us {quiet / raw:7.3f}")
     print(f"target: ratio <= 1.10 (medians of {args.calls} alternating calls a side, same process, same server program)")
 
 
