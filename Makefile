@@ -40,7 +40,7 @@ $(EVERYTHING_JS):
 	fi
 
 lab: install
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --LabApp.default_url=/lab/tree/index.ipynb $(ALLOW_ROOT) $(LAB_ARGS)
 
 $(CHROMIUM):
 	@if command -v apt-get >/dev/null 2>&1; then \

@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 DEMO_SYSTEMS = ("helpdesk", "cms", "timesheet", "crm")
 
-__all__ = ["DEMO_SYSTEMS", "system", "build_server"]
+__all__ = ["DEMO_SYSTEMS", "system", "build_server", "reset"]
 
 
 def system(name: str) -> ModuleType:
@@ -32,3 +32,14 @@ def build_server(name: str, *, database: str | Path | None = None, reset: bool =
     module = system(name)
     db = open_database(module, Path(database) if database else None, reset=reset)
     return module.build(db)
+
+
+def reset(name: str) -> None:
+    """Restore ``name``'s seed data, as ``python -m mcpnb.demo NAME --reset-only`` does.
+
+    For notebooks that write: run it first, and every run shows the same numbers.
+    (A server already connected keeps its open database file: reset before connecting.)
+    """
+    from .store import open_database
+
+    open_database(system(name), reset=True).close()
