@@ -223,3 +223,16 @@ def test_writes_persist_over_http_and_reset_restores(name, data):
     fresh = mcpnb.connect(f"demo:{name}", name="fresh")
     with pytest.raises(mcpnb.MCPNBError):
         fresh.read(template)
+
+
+def test_reset_from_python_restores_the_seed(data):
+    from mcpnb.demo import reset
+
+    server = mcpnb.connect("demo:crm")
+    seeded = server.call("get_lead", lead_id=1).structured
+    moved = "lost" if seeded["stage"] != "lost" else "won"
+    assert server.call("move_lead", lead_id=1, stage=moved).structured["stage"] == moved
+    server.close()  # reset before connecting again: an open server keeps its file
+    reset("crm")
+    again = mcpnb.connect("demo:crm", name="again")
+    assert again.call("get_lead", lead_id=1).structured == seeded
