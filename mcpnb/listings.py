@@ -91,6 +91,19 @@ class ResourceTemplate:
         return cls(template.uri_template, template.name, template.title, template.description,
                    template.mime_type, template)
 
+    @property
+    def variables(self) -> list[str]:
+        """The template's variable names, in order."""
+        from mcp.shared.uri_template import UriTemplate
+
+        return list(UriTemplate.parse(self.uri_template).variable_names)
+
+    def expand(self, **values: Any) -> str:
+        """The URI for these values, expanded by RFC 6570 (reserved and non-ASCII characters encoded)."""
+        from mcp.shared.uri_template import UriTemplate
+
+        return UriTemplate.parse(self.uri_template).expand({k: str(v) for k, v in values.items()})
+
 
 @dataclass(frozen=True)
 class Prompt:

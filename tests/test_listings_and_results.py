@@ -129,3 +129,11 @@ def test_calling_a_tool_the_listing_does_not_have_yet_refetches_once():
     assert server.tools.names == ["first", "second"]
     with pytest.raises(mcpnb.NotFound, match="has no tool 'third'"):
         server.call("third")
+
+
+def test_a_template_expands_by_rfc_6570(helpdesk):
+    template = helpdesk.templates["event_resource"]
+    assert template.variables == ["event_id"]
+    assert template.expand(event_id=7) == "helpdesk://events/7"
+    assert template.expand(event_id="a/b é?") == "helpdesk://events/a%2Fb%20%C3%A9%3F"
+    assert '"id":7' in helpdesk.read(template.expand(event_id=7)).text.replace(" ", "")
