@@ -23,7 +23,7 @@ from typing import Any
 import mcp_types as types
 from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Sample
 from mcp.shared.exceptions import MCPError
 from mcp_types import ToolAnnotations
@@ -55,8 +55,9 @@ def person(rng: random.Random, domain: str = "example.com") -> tuple[str, str]:
     return f"{first} {last}", email
 
 
-class Missing(ToolError, ResourceError):
-    """A lookup that found nothing: reported to the client as is, from a tool or a resource."""
+class Missing(ToolError, ResourceNotFoundError):
+    """A lookup that found nothing: a tool result with isError, or a read answered with invalid
+    params (-32602), as the specification asks for a resource that does not exist."""
 
 
 def rows_of(db: sqlite3.Connection, sql: str, *params: object) -> list[dict[str, Any]]:
