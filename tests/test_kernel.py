@@ -36,7 +36,9 @@ class Kernel:
         self.client.wait_for_ready(timeout=60)
 
     def start(self, code: str, allow_stdin: bool = True) -> str:
-        return self.client.execute(code, allow_stdin=allow_stdin)
+        # As a person runs one cell after another: an error does not abort the next cell
+        # (stop_on_error aborts requests queued behind a failing one, racing the next run).
+        return self.client.execute(code, allow_stdin=allow_stdin, stop_on_error=False)
 
     def reply(self, msg_id: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
