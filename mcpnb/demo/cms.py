@@ -15,6 +15,7 @@ updates and list changes in both eras.
 
 import json
 import random
+import re
 import sqlite3
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -489,7 +490,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
         two sentences when the client offers no sampling."""
         found = page(page_id)
         if reply is None:
-            text = " ".join(found.body.split("\n\n", 1)[-1].split(". ")[:2]).strip()
+            prose = " ".join(found.body.split("\n\n")[1:])  # the paragraphs under the heading
+            text = " ".join(re.split(r"(?<=[.!?])\s+", prose)[:2]).strip()
             return PageDigest(page_id=page_id, summary=text, by="first sentences")
         return PageDigest(page_id=page_id, summary=reply_text(reply), by=reply.model)
 
