@@ -176,6 +176,24 @@ def test_declining_a_confirmation_changes_nothing(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_client_that_cannot_be_asked_is_not_asked(name, data):
+    """Without the elicitation capability a server must not ask: these go ahead (the
+    destructive annotation is the warning), and a tool error would say otherwise."""
+    server = mcpnb.connect(f"demo:{name}", elicitation=None)
+    tool, arguments, field = SYSTEMS[name]["destroy"]
+    result = server.call(tool, **arguments)
+    assert not result.is_error and result.structured[field] is not None, result.text
+    assert "elicitation" not in set(server.activity["kind"])
+
+
+def test_the_helpdesk_refunds_without_asking_a_client_that_cannot_be_asked(data):
+    server = mcpnb.connect("demo:helpdesk", elicitation=None)
+    order = server.call("list_orders", status="paid", limit=1).structured["orders"][0]["id"]
+    refunded = server.call("refund_order", order_id=order, reason="customer request")
+    assert not refunded.is_error and refunded.structured["status"] == "refunded", refunded.text
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_cancelling_a_report_stops_it_on_the_server(name, data):
     server = mcpnb.connect(f"demo:{name}")
     tool, arguments, logged = SYSTEMS[name]["report"]

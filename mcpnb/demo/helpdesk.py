@@ -439,7 +439,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         """Ask the person to confirm, where the client can ask (elicitation); else go ahead."""
         current = order(order_id)
         if not client_offers(ctx, "elicitation") or current.status != "paid":
-            return AcceptedElicitation(data=RefundConfirmation())
+            return RefundConfirmation()  # a plain value: the SDK hands it over as accepted
         return Elicit(f"Refund order {order_id}: {current.quantity} x {current.ticket_type} for "
                       f"{current.event}, {current.total:.2f} to {current.customer_name}? "
                       "This cannot be undone.", RefundConfirmation)

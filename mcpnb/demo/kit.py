@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import mcp_types as types
-from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Sample
@@ -152,7 +151,7 @@ def confirm(ctx: Context, question: str, answer: type[BaseModel]) -> object:
     """For ``Resolve``: ask the person to confirm (elicitation), or accept the defaults
     where the client cannot ask."""
     if not client_offers(ctx, "elicitation"):
-        return AcceptedElicitation(data=answer())
+        return answer()  # a plain value: the SDK hands it over as accepted
     return Elicit(question, answer)
 
 
