@@ -17,12 +17,16 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
-def test_notebook_runs_top_to_bottom(name):
+def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch):
+    """Every tutorial on a fresh kernel; its own asserts say what matters. The demo data lives
+    in a folder of its own (notebooks reset it), never the user's."""
+    monkeypatch.setenv("MCPNB_DEMO_DIR", str(tmp_path))
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
+    NotebookClient(notebook, timeout=180, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    assert not list(NOTEBOOKS.glob("*.csv"))  # nothing written next to the notebooks
 
 
 class Kernel:
@@ -213,3 +217,13 @@ def test_an_awaited_call_has_a_cancel_button_that_cancels_on_the_server(kernel, 
         assert time.monotonic() < deadline, "the server never saw the cancellation"
         time.sleep(0.05)
     assert kernel.run("server.call('echo', text='still here').text") == "'still here'"
+
+
+def test_every_notebook_is_linked_from_the_index_and_listed_in_the_readme():
+    index = nbformat.read(NOTEBOOKS / "index.ipynb", as_version=4)
+    linked = " ".join(c.source for c in index.cells if c.cell_type == "markdown")
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        assert f"`{path.stem}`" in readme, f"README does not list {path.name}"
+        if path.name != "index.ipynb":
+            assert f"]({path.name})" in linked, f"the index does not link {path.name}"
