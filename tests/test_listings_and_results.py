@@ -31,7 +31,9 @@ def test_tools_listing_behaves_like_a_collection(helpdesk):
 
 
 def test_resources_templates_prompts(helpdesk):
-    assert [r.uri for r in helpdesk.resources] == ["helpdesk://policies/refunds", "helpdesk://venues"]
+    uris = [r.uri for r in helpdesk.resources]
+    assert uris[:2] == ["helpdesk://policies/refunds", "helpdesk://venues"]  # then every open enquiry
+    assert len(uris) > 100 and all(u.startswith("helpdesk://enquiries/") for u in uris[2:])
     assert helpdesk.resources["helpdesk://venues"] is helpdesk.resources["venues"]
     assert [t.uri_template for t in helpdesk.templates] == [
         "helpdesk://events/{event_id}", "helpdesk://orders/{order_id}", "helpdesk://enquiries/{enquiry_id}"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlparse
 
+import anyio
 import mcp_types as types
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
@@ -32,7 +33,7 @@ from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
 from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, Missing, Notices, client_offers,
-                  next_offset, reply_text, rows_of, where_equal)
+                  next_offset, paged_resources, reply_text, rows_of, where_equal)
 
 NAME = "helpdesk"
 SCHEMA_VERSION = 1
@@ -411,6 +412,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             (order_id, customer_email, subject, body, category, priority, now, now))
         if ctx is not None:
             await ctx.info(f"enquiry {cursor.lastrowid} opened ({priority})", logger_name="helpdesk")
+            await notices.resources_changed(ctx)  # open enquiries are listed as resources
         return enquiry(cursor.lastrowid)
 
     @mcp.tool(title="Update a support enquiry",
@@ -423,7 +425,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         ctx: Context | None = None,
     ) -> Enquiry:
         """Change an enquiry's status, priority or assignee; unchanged fields are left alone."""
-        enquiry(enquiry_id)
+        before = enquiry(enquiry_id)
         changes = {k: v for k, v in (("status", status), ("priority", priority), ("assignee", assignee))
                    if v is not None}
         if changes:
@@ -433,6 +435,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
             if ctx is not None:
                 await ctx.info(f"enquiry {enquiry_id} updated: {changes}", logger_name="helpdesk")
                 await notices.updated(ctx, f"helpdesk://enquiries/{enquiry_id}")
+                if status is not None and (status == "resolved") != (before.status == "resolved"):
+                    await notices.resources_changed(ctx)  # it joins or leaves the listed open ones
         return enquiry(enquiry_id)
 
     def confirm_refund(order_id: int, ctx: Context) -> object:
@@ -539,6 +543,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
                                    refunded=round(row[3], 2)))
             if ctx is not None:
                 await ctx.report_progress(done, len(groups), f"{group_by} {done}/{len(groups)}")
+            await anyio.sleep(0.04)  # a real box office pages through its API; a cancel lands here
+        if ctx is not None:
+            await ctx.info(f"sales report by {group_by}: {len(report)} rows", logger_name="helpdesk")
         return SalesReport(group_by=group_by, rows=report)
 
     # -- resources ----------------------------------------------------------------------
@@ -569,6 +576,13 @@ def build(db: sqlite3.Connection) -> MCPServer:
     def enquiry_resource(enquiry_id: int) -> str:
         """One support enquiry, as JSON."""
         return enquiry(enquiry_id).model_dump_json()
+
+    def open_enquiries() -> list[types.Resource]:
+        return [types.Resource(uri=f"helpdesk://enquiries/{r[0]}", name=f"enquiry-{r[0]}", title=r[1],
+                               mime_type="application/json")
+                for r in db.execute("SELECT id, subject FROM enquiries WHERE status != 'resolved' ORDER BY id")]
+
+    paged_resources(mcp, open_enquiries)
 
     # -- prompts and completions --------------------------------------------------------
 
