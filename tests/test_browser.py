@@ -132,7 +132,7 @@ def test_explorer_pick_fill_call_and_read_the_table(browser, lab):
         "import mcpnb\nserver = mcpnb.connect('demo:helpdesk')\nserver.explore()"])
     explorer = appear(page, page.locator(".mcpnb-explorer"), "explorer")
     pick_tool(explorer, "list_orders")
-    appear(page, explorer.get_by_text("Customer Email"), "form")  # the form, labelled by the schema's titles
+    appear(page, explorer.get_by_text("Customer Email", exact=True), "form")  # labelled by the schema's titles
     explorer.locator(".widget-hbox:has(> .widget-label:text-is('Status')) select").select_option(label="refunded")
     field(explorer, "Limit").fill("5")
     field(explorer, "Limit").press("Tab")
