@@ -29,8 +29,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, next_offset,
-                  paged_resources, reply_text, rows_of, summary_request, where_equal)
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, fetch_page, paged_resources,
+                  reply_text, rows_of, summary_request, where_equal)
 
 NAME = "cms"
 SCHEMA_VERSION = 1
@@ -320,12 +320,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
             where.append("p.updated_at < ?")
             params.append(updated_before)
         clause = " AND ".join(where)
-        total = db.execute(f"SELECT COUNT(*) FROM pages p JOIN sections s ON s.id = p.section_id WHERE {clause}",
-                           params).fetchone()[0]
-        found = rows(f"{_PAGE_SQL} WHERE {clause} ORDER BY p.updated_at DESC, p.id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return PageList(pages=[summary_of(r) for r in found], total=total,
-                        next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "pages p JOIN sections s ON s.id = p.section_id", _PAGE_SQL, clause, params,
+                                   "p.updated_at DESC, p.id", limit, offset)
+        return PageList(pages=[summary_of(r) for r in found], **paging)
 
     @mcp.tool(title="Get page", annotations=READ_ONLY)
     def get_page(page_id: int) -> Page:
@@ -441,11 +438,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
             condition += " AND page_id IS NULL"
         if missing_alt_text:
             condition += " AND mime_type LIKE 'image/%' AND alt_text IS NULL"
-        total = db.execute(f"SELECT COUNT(*) FROM media WHERE {condition}", params).fetchone()[0]
-        found = rows(f"SELECT * FROM media WHERE {condition} ORDER BY uploaded_at DESC, id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return MediaList(media=[MediaItem(**r) for r in found], total=total,
-                         next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "media", "SELECT * FROM media", condition, params, "uploaded_at DESC, id",
+                                   limit, offset)
+        return MediaList(media=[MediaItem(**r) for r in found], **paging)
 
     @mcp.tool(title="Freshness audit", annotations=READ_ONLY)
     async def freshness_audit(

@@ -29,7 +29,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, next_offset,
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, fetch_page, next_offset,
                   paged_resources, person, reply_text, rows_of, summary_request, where_equal)
 
 NAME = "crm"
@@ -356,11 +356,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
         for word in query.split():
             condition += " AND (c.name LIKE ? OR c.email LIKE ? OR c.job_title LIKE ?)"
             params += [f"%{word}%"] * 3
-        total = db.execute(f"SELECT COUNT(*) FROM contacts c WHERE {condition}", params).fetchone()[0]
-        found = rows(f"{_CONTACT_SQL} WHERE {condition} ORDER BY c.created_at DESC, c.id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return ContactList(contacts=[Contact(**r) for r in found], total=total,
-                           next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "contacts c", _CONTACT_SQL, condition, params, "c.created_at DESC, c.id",
+                                   limit, offset)
+        return ContactList(contacts=[Contact(**r) for r in found], **paging)
 
     @mcp.tool(title="List organisations", annotations=READ_ONLY)
     def list_organisations(
@@ -372,11 +370,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
     ) -> OrganisationList:
         """Organisations with their contacts, open leads and open pipeline value, largest pipeline first."""
         condition, params = where_equal(("o.industry", industry), ("o.country", country))
-        total = db.execute(f"SELECT COUNT(*) FROM organisations o WHERE {condition}", params).fetchone()[0]
-        found = rows(f"{_ORG_SQL} WHERE {condition} ORDER BY pipeline_value DESC, o.id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return OrganisationList(organisations=[Organisation(**r) for r in found], total=total,
-                                next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "organisations o", _ORG_SQL, condition, params, "pipeline_value DESC, o.id",
+                                   limit, offset)
+        return OrganisationList(organisations=[Organisation(**r) for r in found], **paging)
 
     @mcp.tool(title="List leads", annotations=READ_ONLY)
     def list_leads(

@@ -33,7 +33,7 @@ from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
 from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, Missing, Notices, client_offers,
-                  next_offset, paged_resources, reply_text, rows_of, where_equal)
+                  fetch_page, paged_resources, reply_text, rows_of, where_equal)
 
 NAME = "helpdesk"
 SCHEMA_VERSION = 1
@@ -331,10 +331,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
             where.append("e.starts_at < ?")
             params.append(starts_before)
         condition = " AND ".join(where)
-        total = db.execute(f"SELECT COUNT(*) FROM events e JOIN venues v ON v.id = e.venue_id WHERE {condition}",
-                           params).fetchone()[0]
-        found = rows(f"{_EVENT_SQL} WHERE {condition} ORDER BY e.starts_at LIMIT ? OFFSET ?", *params, limit, offset)
-        return EventPage(events=[Event(**r) for r in found], total=total, next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "events e JOIN venues v ON v.id = e.venue_id", _EVENT_SQL, condition, params,
+                                   "e.starts_at", limit, offset)
+        return EventPage(events=[Event(**r) for r in found], **paging)
 
     @mcp.tool(title="Get event", annotations=READ_ONLY)
     def get_event(event_id: int) -> EventDetail:
@@ -362,10 +361,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
         """Orders, newest first, filtered by event, status or customer email."""
         condition, params = where_equal(("o.event_id", event_id), ("o.status", status),
                                    ("o.customer_email", customer_email))
-        total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {condition}", params).fetchone()[0]
-        found = rows(f"{_ORDER_SQL} WHERE {condition} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return OrderPage(orders=[Order(**r) for r in found], total=total, next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "orders o", _ORDER_SQL, condition, params, "o.created_at DESC, o.id", limit,
+                                   offset)
+        return OrderPage(orders=[Order(**r) for r in found], **paging)
 
     @mcp.tool(title="Get order", annotations=READ_ONLY)
     def get_order(order_id: int) -> Order:
@@ -384,11 +382,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
         """Support enquiries, newest first, filtered by status, priority, category or assignee."""
         condition, params = where_equal(("status", status), ("priority", priority), ("category", category),
                                    ("assignee", assignee))
-        total = db.execute(f"SELECT COUNT(*) FROM enquiries WHERE {condition}", params).fetchone()[0]
-        found = rows(f"SELECT * FROM enquiries WHERE {condition} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                     *params, limit, offset)
-        return EnquiryPage(enquiries=[Enquiry(**r) for r in found], total=total,
-                           next_offset=next_offset(total, offset, len(found)))
+        found, paging = fetch_page(db, "enquiries", "SELECT * FROM enquiries", condition, params, "created_at DESC, id",
+                                   limit, offset)
+        return EnquiryPage(enquiries=[Enquiry(**r) for r in found], **paging)
 
     @mcp.tool(title="Open a support enquiry",
               annotations=CREATES)

@@ -5,7 +5,7 @@ need lives here once:
 
 - ``READ_ONLY``, ``CREATES``, ``UPDATES``, ``DESTROYS``: honest tool annotations;
 - ``Missing``: a lookup that found nothing, reported as is from a tool or a resource;
-- ``where_equal`` and ``next_offset``: filters and offset paging in tools;
+- ``where_equal``, ``fetch_page`` and ``next_offset``: filters and offset paging in tools;
 - ``Notices``: resource subscriptions in both eras (2025-11-25 ``resources/subscribe``,
   2026-07-28 ``subscriptions/listen``) and list-changed notifications;
 - ``paged_resources``: ``resources/list`` in cursor pages, for systems whose records
@@ -28,7 +28,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
-__all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "next_offset", "Notices",
+__all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "fetch_page", "next_offset", "Notices",
            "paged_resources", "client_offers", "confirm", "summary_request", "reply_text", "rows_of",
            "FIRST_NAMES", "LAST_NAMES", "person"]
 
@@ -72,6 +72,17 @@ def where_equal(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
 def next_offset(total: int, offset: int, count: int) -> int | None:
     """The offset of the page after this one, or None on the last."""
     return offset + count if offset + count < total else None
+
+
+def fetch_page(db: sqlite3.Connection, table: str, select: str, condition: str, params: list[object],
+               order_by: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page of a list tool: the rows of ``select``, and its paging fields (total, next_offset).
+
+    ``table`` is what the count runs over (with the aliases ``condition`` uses).
+    """
+    total = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {condition}", params).fetchone()[0]
+    found = rows_of(db, f"{select} WHERE {condition} ORDER BY {order_by} LIMIT ? OFFSET ?", *params, limit, offset)
+    return found, {"total": total, "next_offset": next_offset(total, offset, len(found))}
 
 
 def client_offers(ctx: Context, feature: str) -> bool:
