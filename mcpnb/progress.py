@@ -51,8 +51,8 @@ class Progress:
         self._lock = threading.Lock()
         self._view: Any = None  # ProgressView or tqdm, once made
         self._shown = False
-        self._moved = False
         self._final: tuple[str, bool] | None = None
+        self._updated = False  # any progress yet (a quiet call's line says it waits)
         self._sent = 0.0
         self._timer: asyncio.TimerHandle | None = None
         if eager:
@@ -64,7 +64,7 @@ class Progress:
 
     def update(self, done: float, total: float | None = None, message: str | None = None) -> None:
         self._state = (done, total if total is not None else self._state[1], message)
-        self._moved = True
+        self._updated = True
         if not self._shown:
             self._show()
             return
@@ -120,7 +120,8 @@ class Progress:
             return
         done, total, message = self._state
         if self._route != "text":  # a ProgressView
-            view.set(done, total, message, self.unit)
+            if self._updated or total is not None:
+                view.set(done, total, message, self.unit)
             return
         if total is not None:
             view.total = total
@@ -133,9 +134,7 @@ class Progress:
         self._draw()
         if self._route == "text":
             view.close()
-        elif succeeded and not self._moved:
-            view.widget.close()  # a quiet call that ended well leaves nothing behind
-        else:
+        else:  # the line stays, saying how it ended (a closed widget would leave a dead output behind)
             view.finish(outcome, succeeded)
 
     def _cancel(self) -> None:

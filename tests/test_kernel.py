@@ -192,6 +192,10 @@ def test_progress_shows_under_the_cell_that_made_the_call(kernel):
         assert len(shown) == 1 and shown[0].startswith("HBox("), (code, shown)
     content, messages = kernel.outputs(kernel.start("await server.acall('echo', text='quick')"))
     assert _widgets_shown(messages) == []  # a quick call leaves no line behind
+    content, messages = kernel.outputs(kernel.start("await server.acall('slow', seconds=2.5, quiet=True)"))
+    assert len(_widgets_shown(messages)) == 1  # a slow awaited call gets its line (and Cancel) without progress
+    labels = [m["content"]["data"]["state"].get("value") for m in messages if m["msg_type"] == "comm_msg"]
+    assert any(str(label).startswith("done in") for label in labels), labels
 
 
 def test_an_awaited_call_has_a_cancel_button_that_cancels_on_the_server(kernel, tmp_path):

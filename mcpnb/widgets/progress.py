@@ -25,6 +25,7 @@ class ProgressView:
         self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop",
                                layout=w.Layout(width="90px"))
         self.hint = w.Label(value="")
+        self.moved = False  # any progress reported yet
         if on_cancel is None:  # a blocked cell takes no clicks: the kernel's interrupt stops it
             self.cancel.layout.display = "none"
             self.hint.value = "(interrupt the kernel to cancel)"
@@ -39,6 +40,7 @@ class ProgressView:
         on_cancel()
 
     def set(self, done: float, total: float | None, message: str | None, unit: str) -> None:
+        self.moved = True
         if total:
             self.bar.max = float(total)
             self.bar.value = min(float(done), float(total))
@@ -54,4 +56,4 @@ class ProgressView:
         self.bar.bar_style = "success" if succeeded else "danger"
         if succeeded:
             self.bar.value = self.bar.max
-        self.count.value = f"{self.count.value} · {outcome}" if self.count.value else outcome
+        self.count.value = f"{self.count.value} · {outcome}" if self.moved else outcome

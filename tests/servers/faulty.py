@@ -51,13 +51,14 @@ def calls() -> int:
 
 
 @mcp.tool()
-async def slow(seconds: float, ctx: Context, marker: str | None = None) -> str:
-    """Sleep, reporting progress; write 'cancelled' to marker if cancelled."""
+async def slow(seconds: float, ctx: Context, marker: str | None = None, quiet: bool = False) -> str:
+    """Sleep, reporting progress (unless quiet); write 'cancelled' to marker if cancelled."""
     count()
     steps = max(1, int(seconds * 20))
     try:
         for step in range(steps):
-            await ctx.report_progress(step, steps)
+            if not quiet:
+                await ctx.report_progress(step, steps)
             await anyio.sleep(seconds / steps)
     except anyio.get_cancelled_exc_class():
         if marker:
