@@ -590,7 +590,7 @@ class Server:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
         limit = self.timeout if timeout is _UNSET else timeout
         wanted = True if progress is _UNSET else progress
-        bar = Progress(f"{self.name}.{tool}", unit="step") if wanted is True else None
+        bar = Progress(f"{self.name}.{tool}", unit="step") if wanted and not callable(wanted) else None
         started = time.perf_counter()
         try:
             raw = await link.request(
