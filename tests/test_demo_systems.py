@@ -260,3 +260,25 @@ def test_reset_from_python_restores_the_seed(data):
     reset("crm")
     again = mcpnb.connect("demo:crm", name="again")
     assert again.call("get_lead", lead_id=1).structured == seeded
+
+
+def test_a_cursor_the_server_did_not_make_is_refused(data):
+    """The SDK's own client, asking for pages with made-up cursors: invalid params, not a wrong page."""
+    import asyncio
+
+    from mcp.client.client import Client
+    from mcp.client.stdio import StdioServerParameters
+    from mcp.shared.exceptions import MCPError
+
+    async def ask() -> list[int]:
+        async with Client(StdioServerParameters(command=sys.executable, args=["-m", "mcpnb.demo", "crm"])) as client:
+            first = await client.list_resources()
+            assert len(first.resources) == 100 and first.next_cursor
+            codes = []
+            for made_up in ("bm90LWEtY3Vyc29y", "b2Zmc2V0Oi01"):  # "not-a-cursor", "offset:-5"
+                with pytest.raises(MCPError) as refused:
+                    await client.list_resources(cursor=made_up)
+                codes.append(refused.value.code)
+            return codes
+
+    assert asyncio.run(ask()) == [-32602, -32602]

@@ -146,6 +146,8 @@ def paged_resources(mcp: MCPServer, records: Callable[[], Iterable[types.Resourc
         if params is not None and params.cursor:
             try:
                 start = int(base64.urlsafe_b64decode(params.cursor.encode()).decode().removeprefix("offset:"))
+                if start < 0:
+                    raise ValueError(start)
             except ValueError:
                 raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown cursor {params.cursor!r}.") from None
         everything = [*await mcp.list_resources(), *records()]
