@@ -22,15 +22,15 @@ from typing import Annotated, Literal
 
 import anyio
 import mcp_types as types
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, fetch_page, paged_resources,
-                  reply_text, rows_of, summary_request, where_equal)
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, Notices,
+                  paged_resources, reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "cms"
 SCHEMA_VERSION = 1
@@ -412,9 +412,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         """Delete a page and every version of it; its media stay in the library, unused. The person is
         asked to confirm first."""
         current = page(page_id)
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Page {page_id} was not deleted: the person answered {action}.")
+        require_confirmed(confirmation, f"Page {page_id} was not deleted")
         removed = db.execute("DELETE FROM versions WHERE page_id = ?", (page_id,)).rowcount
         db.execute("UPDATE media SET page_id = NULL WHERE page_id = ?", (page_id,))
         db.execute("DELETE FROM pages WHERE id = ?", (page_id,))
@@ -554,9 +552,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         if argument.name == "tone":
             return Completion(values=[t for t in TONES if t.startswith(typed)])
         if argument.name == "page_id" and isinstance(ref, (PromptReference, ResourceTemplateReference)):
-            ids = [str(r[0]) for r in db.execute(
-                "SELECT id FROM pages WHERE CAST(id AS TEXT) LIKE ? ORDER BY id LIMIT 101", (f"{typed}%",))]
-            return Completion(values=ids[:100], has_more=len(ids) > 100)
+            return complete_ids(db, "pages", typed)
         if argument.name == "version" and isinstance(ref, ResourceTemplateReference):
             page_id = (context.arguments or {}).get("page_id") if context else None
             found = db.execute("SELECT version FROM versions WHERE page_id = ? ORDER BY version",

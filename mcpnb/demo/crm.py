@@ -22,15 +22,16 @@ from typing import Annotated, Literal
 
 import anyio
 import mcp_types as types
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, fetch_page, next_offset,
-                  paged_resources, person, reply_text, rows_of, summary_request, where_equal)
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, next_offset,
+                  Notices, paged_resources, person, reply_text, require_confirmed, rows_of, summary_request,
+                  where_equal)
 
 NAME = "crm"
 SCHEMA_VERSION = 2
@@ -478,9 +479,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         """Erase a person's data on request (GDPR): the contact is deleted, its activities kept without it.
         The person using the CRM is asked to confirm first."""
         contact(contact_id)
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Contact {contact_id} was not erased: the person answered {action}.")
+        require_confirmed(confirmation, f"Contact {contact_id} was not erased")
         anonymised = db.execute("UPDATE activities SET contact_id = NULL WHERE contact_id = ?", (contact_id,)).rowcount
         db.execute("UPDATE leads SET contact_id = NULL WHERE contact_id = ?", (contact_id,))
         db.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
@@ -516,9 +515,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             raise Missing(f"There is no newsletter {newsletter_id}.")
         if found[0]["status"] == "sent":
             raise ToolError(f"Newsletter {newsletter_id} was already sent on {found[0]['sent_at']}.")
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Newsletter {newsletter_id} was not sent: the person answered {action}.")
+        require_confirmed(confirmation, f"Newsletter {newsletter_id} was not sent")
         recipients = db.execute("SELECT COUNT(*) FROM contacts WHERE subscribed = 1").fetchone()[0]
         db.execute("UPDATE newsletters SET status = 'sent', sent_at = ?, recipients = ? WHERE id = ?",
                    (datetime.now().isoformat(timespec="seconds"), recipients, newsletter_id))
@@ -636,9 +633,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             return Completion(values=[t for t in TONES if t.startswith(typed)])
         table = {"lead_id": "leads", "organisation_id": "organisations", "contact_id": "contacts"}.get(argument.name)
         if table:
-            ids = [str(r[0]) for r in db.execute(
-                f"SELECT id FROM {table} WHERE CAST(id AS TEXT) LIKE ? ORDER BY id LIMIT 101", (f"{typed}%",))]
-            return Completion(values=ids[:100], has_more=len(ids) > 100)
+            return complete_ids(db, table, typed)
         return None
 
     def contacts_as_resources() -> list[types.Resource]:

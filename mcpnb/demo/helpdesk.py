@@ -25,15 +25,16 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 import mcp_types as types
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, Missing, Notices, client_offers,
-                  fetch_page, paged_resources, reply_text, rows_of, where_equal)
+from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, client_offers, complete_ids,
+                  fetch_page, Missing, Notices, paged_resources, reply_text, require_confirmed, rows_of,
+                  where_equal)
 
 NAME = "helpdesk"
 SCHEMA_VERSION = 1
@@ -459,9 +460,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             return current
         if current.status != "paid":
             raise ToolError(f"Order {order_id} is {current.status}; only paid orders can be refunded.")
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Order {order_id} was not refunded: the person answered {action}.")
+        require_confirmed(confirmation, f"Order {order_id} was not refunded")
         db.execute("UPDATE orders SET status = 'refunded', refund_reason = ? WHERE id = ?", (reason, order_id))
         if ctx is not None:
             await ctx.warning(f"order {order_id} refunded ({current.total:.2f}): {reason}", logger_name="helpdesk")
@@ -607,10 +606,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                   "event_id": ("events", "1=1")}.get(argument.name)
         if column and isinstance(ref, (PromptReference, ResourceTemplateReference)):
             table, condition = column
-            ids = [str(r[0]) for r in db.execute(
-                f"SELECT id FROM {table} WHERE {condition} AND CAST(id AS TEXT) LIKE ? ORDER BY id DESC LIMIT 101",
-                (f"{typed}%",))]
-            return Completion(values=ids[:100], has_more=len(ids) > 100)
+            return complete_ids(db, table, typed, where=condition, newest_first=True)
         return None
 
     return mcp

@@ -10,8 +10,9 @@ need lives here once:
   2026-07-28 ``subscriptions/listen``) and list-changed notifications;
 - ``paged_resources``: ``resources/list`` in cursor pages, for systems whose records
   are resources by the thousand;
-- ``client_offers``, ``confirm`` and ``summary_request``: elicitation to confirm what
-  cannot be undone and sampling for summaries, only where the client offers them.
+- ``client_offers``, ``confirm``, ``require_confirmed`` and ``summary_request``: elicitation
+  to confirm what cannot be undone and sampling for summaries, only where the client offers them;
+- ``complete_ids``: completion of id arguments.
 """
 
 import base64
@@ -21,15 +22,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import mcp_types as types
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Elicit, Sample
 from mcp.shared.exceptions import MCPError
-from mcp_types import ToolAnnotations
+from mcp_types import Completion, ToolAnnotations
 from pydantic import BaseModel
 
 __all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "fetch_page", "next_offset", "Notices",
-           "paged_resources", "client_offers", "confirm", "summary_request", "reply_text", "rows_of",
+           "paged_resources", "client_offers", "confirm", "require_confirmed", "complete_ids", "summary_request", "reply_text", "rows_of",
            "FIRST_NAMES", "LAST_NAMES", "person"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -166,6 +168,25 @@ def confirm(ctx: Context, question: str, answer: type[BaseModel]) -> object:
     if not client_offers(ctx, "elicitation"):
         return answer()  # a plain value: the SDK hands it over as accepted
     return Elicit(question, answer)
+
+
+def require_confirmed(confirmation: object, not_done: str) -> None:
+    """Stop the tool unless the person accepted with ``confirm`` set: ToolError saying
+    what was not done and what they answered (decline, cancel)."""
+    if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
+        action = getattr(confirmation, "action", "not confirmed")
+        raise ToolError(f"{not_done}: the person answered {action}.")
+
+
+def complete_ids(db: sqlite3.Connection, table: str, typed: str, *, where: str = "1=1",
+                 newest_first: bool = False) -> Completion:
+    """Completion values for an id argument: the ids of ``table`` starting with what was typed,
+    at most 100 (as the specification allows), saying when there are more."""
+    order = "DESC" if newest_first else ""
+    ids = [str(r[0]) for r in db.execute(
+        f"SELECT id FROM {table} WHERE {where} AND CAST(id AS TEXT) LIKE ? ORDER BY id {order} LIMIT 101",
+        (f"{typed}%",))]
+    return Completion(values=ids[:100], has_more=len(ids) > 100)
 
 
 def summary_request(ctx: Context, instruction: str, text: str, *, max_tokens: int = 200) -> object:

@@ -21,15 +21,15 @@ from typing import Annotated, Literal
 
 import anyio
 import mcp_types as types
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, Missing, Notices, confirm, next_offset, paged_resources,
-                  reply_text, rows_of, summary_request, where_equal)
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, confirm, Missing, next_offset, Notices, paged_resources,
+                  reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "timesheet"
 SCHEMA_VERSION = 1
@@ -427,9 +427,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         found = [entry(i) for i in entry_ids]
         for item in found:
             writable(item.day)
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Nothing was deleted: the person answered {action}.")
+        require_confirmed(confirmation, "Nothing was deleted")
         db.execute(f"DELETE FROM entries WHERE id IN ({', '.join('?' * len(entry_ids))})", entry_ids)
         hours = round(sum(e.hours for e in found), 2)
         if ctx is not None:
@@ -453,9 +451,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         locking again up to the same date changes nothing."""
         if until <= locked_until():
             return Lock(locked_until=locked_until(), entries_locked=0)
-        if not isinstance(confirmation, AcceptedElicitation) or not confirmation.data.confirm:
-            action = getattr(confirmation, "action", "not confirmed")
-            raise ToolError(f"Nothing was locked: the person answered {action}.")
+        require_confirmed(confirmation, "Nothing was locked")
         count = db.execute("SELECT COUNT(*) FROM entries WHERE day > ? AND day <= ?",
                            (locked_until(), until)).fetchone()[0]
         db.execute("UPDATE locks SET locked_until = ?", (until,))

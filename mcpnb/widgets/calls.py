@@ -16,6 +16,7 @@ import ipywidgets as w
 from .. import render, runtime
 from ..errors import MCPNBError, NotTabular
 from ..magics import call_line
+from .progress import move_bar
 
 __all__ = ["CallCard"]
 
@@ -46,13 +47,7 @@ class CallCard:
     def _progress(self, done: float, total: float | None, message: str | None) -> None:
         def show() -> None:
             self.bar.layout.display = ""
-            if total:
-                self.bar.max = float(total)
-                self.bar.value = min(float(done), float(total))
-                self.bar.description = f"{done:g}/{total:g}"
-            else:  # no total: the bar shows movement, the note the count
-                self.bar.max, self.bar.value = 1.0, 0.5
-                self.bar.description = f"{done:g}"
+            self.bar.description = move_bar(self.bar, done, total)
             self.progress_note.value = message or ""
 
         runtime.on_ui(show)

@@ -12,7 +12,18 @@ import ipywidgets as w
 
 from .. import render
 
-__all__ = ["ProgressView"]
+__all__ = ["ProgressView", "move_bar"]
+
+
+def move_bar(bar: w.FloatProgress, done: float, total: float | None) -> str:
+    """Show ``done`` of ``total`` on ``bar`` (no total: half full, to show that something moves);
+    the count as text, ``3/12`` or ``3``."""
+    if total:
+        bar.max = float(total)
+        bar.value = min(float(done), float(total))
+        return f"{done:g}/{total:g}"
+    bar.max, bar.value = 1.0, 0.5
+    return f"{done:g}"
 
 
 class ProgressView:
@@ -41,13 +52,7 @@ class ProgressView:
 
     def set(self, done: float, total: float | None, message: str | None, unit: str) -> None:
         self.moved = True
-        if total:
-            self.bar.max = float(total)
-            self.bar.value = min(float(done), float(total))
-            text = f"{done:g}/{total:g} {unit}"
-        else:  # no total: the bar shows that something moves, the count says how far
-            self.bar.max, self.bar.value = 1.0, 0.5
-            text = f"{done:g} {unit}"
+        text = f"{move_bar(self.bar, done, total)} {unit}"
         self.count.value = f"{text} · {message}" if message else text
 
     def finish(self, outcome: str, succeeded: bool) -> None:
