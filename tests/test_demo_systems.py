@@ -282,3 +282,10 @@ def test_a_cursor_the_server_did_not_make_is_refused(data):
             return codes
 
     assert asyncio.run(ask()) == [-32602, -32602]
+
+
+def test_id_completion_stops_at_100_and_says_there_is_more(data):
+    timesheet = mcpnb.connect("demo:timesheet")
+    projects = timesheet.complete("timesheet://projects/{project_id}", "project_id", "")  # 121 projects
+    assert len(projects.values) == 100 and projects.has_more
+    assert timesheet.complete("timesheet://projects/{project_id}", "project_id", "12").values == ["12", "120", "121"]

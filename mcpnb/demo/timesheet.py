@@ -28,7 +28,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, confirm, Missing, next_offset, Notices, paged_resources,
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, Missing, next_offset, Notices, paged_resources,
                   reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "timesheet"
@@ -597,9 +597,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             return Completion(values=[r[0] for r in db.execute(
                 "SELECT DISTINCT substr(day, 1, 7) FROM entries ORDER BY 1 DESC") if r[0].startswith(typed)])
         if argument.name in ("customer_id", "project_id"):
-            table = "customers" if argument.name == "customer_id" else "projects"
-            return Completion(values=[str(r[0]) for r in db.execute(
-                f"SELECT id FROM {table} WHERE CAST(id AS TEXT) LIKE ? ORDER BY id", (f"{typed}%",))])
+            return complete_ids(db, "customers" if argument.name == "customer_id" else "projects", typed)
         return None
 
     return mcp
