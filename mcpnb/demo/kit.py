@@ -30,9 +30,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import Completion, ToolAnnotations
 from pydantic import BaseModel
 
-__all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "fetch_page", "next_offset", "Notices",
-           "paged_resources", "client_offers", "confirm", "require_confirmed", "complete_ids", "summary_request", "reply_text", "rows_of",
-           "FIRST_NAMES", "LAST_NAMES", "person"]
+__all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "fetch_page", "next_offset",
+           "Notices", "paged_resources", "client_offers", "confirm", "require_confirmed", "complete_ids",
+           "summary_request", "reply_text", "rows_of", "FIRST_NAMES", "LAST_NAMES", "person"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)

@@ -28,8 +28,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, Missing, next_offset, Notices, paged_resources,
-                  reply_text, require_confirmed, rows_of, summary_request, where_equal)
+from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, Missing, next_offset, Notices,
+                  paged_resources, reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "timesheet"
 SCHEMA_VERSION = 1
