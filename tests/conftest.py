@@ -92,6 +92,14 @@ def alive(pid: int | None) -> bool:
     return state not in ("Z", "X")
 
 
+def wait_for(condition, seconds: float = 15.0) -> None:
+    """Poll until ``condition()`` is true; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.03)
+
+
 def wait_gone(pid: int, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

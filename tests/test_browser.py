@@ -7,9 +7,7 @@ skipped (with the reason) on a machine without it.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time

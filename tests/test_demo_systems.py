@@ -19,7 +19,7 @@ import mcpnb
 from mcpnb.demo import system
 from mcpnb.demo.store import open_database
 
-from .conftest import http_server
+from .conftest import http_server, wait_for
 
 ERAS = ["2025-11-25", "2026-07-28"]
 
@@ -86,13 +86,6 @@ def data(tmp_path, monkeypatch):
     """A data folder of this test's own (the server processes inherit it)."""
     monkeypatch.setenv("MCPNB_DEMO_DIR", str(tmp_path))
     return tmp_path
-
-
-def wait_until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def fingerprint(path, tables) -> str:
@@ -175,7 +168,7 @@ def test_every_feature_in_both_eras(name, protocol, data):
     seen = []
     server.call(tool, **arguments, progress=lambda done, total, message: seen.append((done, total)))
     assert len(seen) >= 5 and seen[-1][0] == seen[-1][1]
-    wait_until(lambda: logged in " ".join(server.logs["message"]))
+    wait_for(lambda: logged in " ".join(server.logs["message"]))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -208,7 +201,7 @@ def test_cancelling_a_report_stops_it_on_the_server(name, data):
     time.sleep(2.0)  # longer than the whole report takes
     assert logged not in " ".join(server.logs["message"])  # it never finished
     server.call(tool, **arguments)
-    wait_until(lambda: logged in " ".join(server.logs["message"]))
+    wait_for(lambda: logged in " ".join(server.logs["message"]))
 
 
 @pytest.mark.parametrize("protocol", ERAS)
@@ -220,7 +213,7 @@ def test_subscriptions_and_list_changes(name, protocol, data):
     updates: list[str] = []
     server.subscribe(uri, updates.append)
     server.call(tool, **arguments)
-    wait_until(lambda: updates == [uri])
+    wait_for(lambda: updates == [uri])
 
     before = len(server.resources)
     tool, arguments, then, pattern = probes["add"]
@@ -228,7 +221,7 @@ def test_subscriptions_and_list_changes(name, protocol, data):
     if then:  # a cms page is listed once published
         server.call(then, page_id=created["id"], status="published")
     wanted = pattern.format(id=created["id"])
-    wait_until(lambda: wanted in [str(r.uri) for r in server.resources])
+    wait_for(lambda: wanted in [str(r.uri) for r in server.resources])
     assert len(server.resources) == before + 1
 
 

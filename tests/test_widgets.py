@@ -3,8 +3,6 @@ against real servers (the explorer's work runs on mcpnb's loop as in a notebook)
 
 from __future__ import annotations
 
-import time
-
 import ipywidgets as w
 import pytest
 
@@ -12,16 +10,9 @@ import mcpnb
 from mcpnb.handlers import ElicitationRequest, SamplingRequest
 from mcpnb.widgets import ElicitationForm, SamplingForm, SchemaForm
 
-from .conftest import FAULTY
+from .conftest import FAULTY, wait_for
 from .test_third_party import EVERYTHING_JS, needs_everything
 from .test_render import EVIL, assert_safe
-
-
-def wait_for(condition, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.03)
 
 
 def html_of(widget: w.Widget) -> list[str]:
