@@ -8,36 +8,47 @@
 Everything works from plain scripts as well as notebooks; each blocking
 method has an async twin (``acall``, ``aread`` ...) for ``await`` in a cell.
 In a notebook, ``%load_ext mcpnb`` adds the ``%mcp`` magics (``%mcp?``).
+Under ``Server`` lies ``server.session`` (``mcpnb.session.Session``): every
+verb as a keyword-only coroutine on mcpnb's loop, for code that builds on it.
+
+How the package is layered. A module imports only from the layers below
+its own, at module level; ``tests/test_imports.py`` checks this::
+
+    1 ground      errors, version, runtime, masking, process, schema, fields, line,
+                  config, listings, results, frames, render, trace, events
+    2 connection  targets, connection
+    3 answering   handlers, progress
+    4 options     options
+    5 session     catalog, subscriptions, session
+    6 server      registry, server
+    7 surface     magics, widgets/*
+
+Three imports go upward, each lazily inside the one function that needs it
+and commented there: ``Server.explore`` (the explorer widget),
+``Answers.asker`` (the widget forms that answer a server) and
+``Progress._make`` (the in-cell progress widget). Type-only imports
+(``if TYPE_CHECKING:``) do not count. The demo servers (``mcpnb.demo``) use
+only the SDK and are imported by ``targets`` only to list their names.
 """
 
-from .errors import (
-    ConfigError,
-    ConnectError,
-    ConnectionClosed,
-    ConnectionLost,
-    InvalidArguments,
-    MCPNBError,
-    NotFound,
-    NotTabular,
-    ProtocolError,
-    RequestTimeout,
-    CallCancelled,
-    ServerError,
-    ServerStartError,
-    ToolError,
-)
+from . import errors
+from .errors import *  # noqa: F403  (the error tree; its __all__ is the one list of names)
+from .handlers import Ask, ElicitationRequest, SamplingRequest
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
+from .options import UNSET, ConnectOptions
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .server import Server, aconnect, close_all, connect, servers
-
-__version__ = "0.1.0"
+from .session import Session
+from .version import __version__
 
 
 def load_ipython_extension(shell):  # noqa: ANN001, ANN201  (IPython's hook)
     """``%load_ext mcpnb``: register %mcp, %%mcp and their tab completion."""
+    # Upward and lazy on purpose: IPython loads the magics, never the library itself.
     from .magics import load
 
     load(shell)
+
 
 __all__ = [
     "connect",
@@ -45,6 +56,9 @@ __all__ = [
     "servers",
     "close_all",
     "Server",
+    "Session",
+    "ConnectOptions",
+    "UNSET",
     "ServerInfo",
     "ToolResult",
     "ResourceResult",
@@ -55,18 +69,9 @@ __all__ = [
     "Resource",
     "ResourceTemplate",
     "Prompt",
-    "MCPNBError",
-    "ConfigError",
-    "ConnectError",
-    "ServerStartError",
-    "ConnectionLost",
-    "ConnectionClosed",
-    "NotFound",
-    "InvalidArguments",
-    "RequestTimeout",
-    "CallCancelled",
-    "ServerError",
-    "ProtocolError",
-    "ToolError",
-    "NotTabular",
+    "Ask",
+    "ElicitationRequest",
+    "SamplingRequest",
+    "__version__",
+    *errors.__all__,
 ]

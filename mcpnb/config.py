@@ -24,31 +24,27 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["ServerEntry", "find_config", "load_config", "lookup"]
+__all__ = ["ConfigEntry", "find_config", "load_config", "lookup"]
 
 _VARIABLE = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _UNSUPPORTED_VARIABLE = re.compile(r"\$\{(input|command|config|workspaceFolder)[^}]*\}")
 
 
-@dataclass
-class ServerEntry:
-    """One server from a config file, variables expanded."""
+@dataclass(frozen=True)
+class ConfigEntry:
+    """One server from a config file: its name, the file, and the entry as written
+    (``${VAR}`` expanded, the shape checked). ``targets`` reads where it connects,
+    ``options`` the connection options it sets."""
 
     name: str
     source: Path
-    command: str | None = None
-    args: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: str | None = None
-    url: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    transport: str | None = None
+    values: Mapping[str, Any]
 
 
 def candidate_paths() -> list[Path]:
@@ -93,7 +89,7 @@ def load_config(config: str | os.PathLike[str] | None = None) -> dict[str, Mappi
     return servers
 
 
-def lookup(name: str, config: str | os.PathLike[str] | None = None) -> ServerEntry:
+def lookup(name: str, config: str | os.PathLike[str] | None = None) -> ConfigEntry:
     """The entry for ``name``, with ``${VAR}`` expanded from the environment."""
     path = find_config(config)
     if path is None:
@@ -109,24 +105,21 @@ def lookup(name: str, config: str | os.PathLike[str] | None = None) -> ServerEnt
     return _entry(name, servers[name], path)
 
 
-def _entry(name: str, raw: Mapping[str, Any], path: Path) -> ServerEntry:
+def _entry(name: str, raw: Mapping[str, Any], path: Path) -> ConfigEntry:
     where = f"server {name!r} in {path}"
-    raw = _expand(raw, where)
-    entry = ServerEntry(name=name, source=path)
-    entry.transport = raw.get("type") or raw.get("transport")
-    if "command" in raw:
-        if not isinstance(raw["command"], str) or not raw["command"].strip():
+    values = dict(_expand(raw, where))
+    if "command" in values:
+        if not isinstance(values["command"], str) or not values["command"].strip():
             raise ConfigError(f"In {where}, \"command\" must be a non-empty string.")
-        entry.command = raw["command"]
-        entry.args = _strings(raw.get("args", []), "args", where)
-        entry.env = _string_map(raw.get("env", {}), "env", where)
-        entry.cwd = raw.get("cwd")
-    elif "url" in raw or "serverUrl" in raw:
-        entry.url = raw.get("url") or raw.get("serverUrl")
-        entry.headers = _string_map(raw.get("headers", {}), "headers", where)
+        values["args"] = _strings(values.get("args", []), "args", where)
+        values["env"] = _string_map(values.get("env", {}), "env", where)
+    elif "url" in values or "serverUrl" in values:
+        values["url"] = values.get("url") or values.get("serverUrl")
+        values["headers"] = _string_map(values.get("headers", {}), "headers", where)
     else:
         raise ConfigError(f"{where.capitalize()} has neither \"command\" nor \"url\".")
-    return entry
+    values["transport"] = values.get("type") or values.get("transport")
+    return ConfigEntry(name, path, values)
 
 
 def _expand(value: Any, where: str) -> Any:

@@ -24,7 +24,7 @@ import copy
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -51,8 +51,10 @@ from .trace import Tap, Trace
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
+if TYPE_CHECKING:
+    from .options import ConnectOptions
 
-__all__ = ["Link", "protocol_mode", "negotiated_era", "close_every_link"]
+__all__ = ["Link", "protocol_mode", "negotiated_era", "close_every_link", "quietly"]
 
 logger = logging.getLogger("mcpnb")
 # Libraries must not print through logging's last-resort handler: in a notebook
@@ -97,28 +99,25 @@ class Link:
     def __init__(
         self,
         target: Target,
+        options: ConnectOptions,
         *,
-        protocol: str | None,
-        timeout: float | None,
-        connect_timeout: float | None,
         message_handler: Callable[[Any], Awaitable[None]] | None = None,
         logging_callback: Callable[[Any], Awaitable[None]] | None = None,
         client_info: types.Implementation | None = None,
         trace: Trace | None = None,
-        log_level: str | None = None,
         callbacks: dict[str, Any] | None = None,
     ) -> None:
         self.target = target
         self.trace = trace
         self.redact = Redactor(target.secrets())
         register_secrets(target.secrets())
-        self.mode, self.required_version = protocol_mode(protocol)
-        self.timeout = timeout
-        self.connect_timeout = DEFAULT_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        self.mode, self.required_version = protocol_mode(options.protocol)
+        self.timeout = options.timeout
+        self.connect_timeout = DEFAULT_CONNECT_TIMEOUT if options.connect_timeout is None else options.connect_timeout
         self._message_handler = message_handler
         self._logging_callback = logging_callback
         self._client_info = client_info
-        self.log_level = log_level
+        self.log_level = options.log_level
         self._callbacks = callbacks or {}  # sampling, elicitation and roots (handlers.Answers)
         self.client: Client | None = None
         self.stderr: StderrTail | None = None
@@ -501,3 +500,14 @@ def _urls_to_open(data: Any) -> str:
     if not lines:
         return "the server wants a page opened in a browser first, but sent no URL."
     return "open in your browser, then call again: " + "; ".join(lines)
+
+
+async def quietly(method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Call an SDK method deprecated for the newer era but right for the one in use."""
+    import warnings
+
+    from mcp.shared.exceptions import MCPDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        return await method(*args)

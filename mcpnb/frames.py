@@ -25,6 +25,12 @@ rule   the result holds                            the table
 11     anything else (images, prose, mixed lists)  none: NotTabular, saying what it holds
 =====  ==========================================  =========================================
 
+Into and out of other tables: ``rows_as_arguments`` reads ``map()``'s input
+(a DataFrame's rows become argument dicts, missing values left out), and
+``listing_frame`` makes a listing a table (``Listing.df``, ``%mcp tools``):
+names, titles, descriptions, then per kind the parameters and annotation flags
+(tools), URI and MIME type (resources, templates) or arguments (prompts).
+
 ``Server.map`` makes one table of many calls (``map_frame``): one row per call,
 in input order. The arguments come first; then the result, expanded into
 columns when every successful result's own table is a single row (else each
@@ -50,9 +56,10 @@ from typing import Any
 import mcp_types as types
 import pandas as pd
 
-from .errors import NotTabular
+from .errors import ConfigError, NotTabular
+from .schema import to_json
 
-__all__ = ["tool_frame", "resource_frame", "value_frame", "map_frame"]
+__all__ = ["tool_frame", "resource_frame", "value_frame", "map_frame", "rows_as_arguments", "listing_frame"]
 
 _ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 _SCALARS = (str, int, float, bool, type(None))
@@ -281,3 +288,40 @@ def _one_line(text: str) -> str:
 def _shorten(text: str, limit: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def rows_as_arguments(rows: Any) -> list[dict[str, Any]]:
+    """Argument dicts from a DataFrame (missing values left out) or an iterable of mappings."""
+    if isinstance(rows, pd.DataFrame):
+        records = rows.to_dict("records")
+        return [{str(k): v for k, v in to_json(record).items() if v is not None} for record in records]
+    if isinstance(rows, (str, bytes, Mapping)) or not hasattr(rows, "__iter__"):
+        raise ConfigError("rows= must be a DataFrame or an iterable of argument dicts, "
+                          f"not a {type(rows).__name__}.")
+    arguments = []
+    for number, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise ConfigError(f"Row {number} is a {type(row).__name__}; each row must be a dict of arguments.")
+        arguments.append(dict(row))
+    return arguments
+
+
+def listing_frame(items: Any) -> pd.DataFrame:
+    """A listing as a table: names, titles, descriptions, then what matters for its kind."""
+    rows = []
+    for item in items:
+        row: dict[str, Any] = {"name": item.name, "title": item.title, "description": item.description}
+        if items.kind == "tool":
+            notes = item.annotations
+            row["parameters"] = item.signature
+            row["read_only"] = getattr(notes, "read_only_hint", None)
+            row["destructive"] = getattr(notes, "destructive_hint", None)
+            row["idempotent"] = getattr(notes, "idempotent_hint", None)
+        elif items.kind == "resource":
+            row.update(uri=item.uri, mime_type=item.mime_type)
+        elif items.kind == "template":
+            row.update(uri_template=item.uri_template, mime_type=item.mime_type)
+        else:
+            row["arguments"] = item.signature
+        rows.append(row)
+    return pd.DataFrame(rows)

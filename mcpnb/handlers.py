@@ -48,10 +48,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, Union
 
 import anyio
 import anyio.to_thread
@@ -60,11 +60,13 @@ import mcp_types as types
 from . import runtime
 from .errors import ConfigError
 
-__all__ = ["Ask", "ElicitationRequest", "SamplingRequest", "Answers", "roots_from", "CHOICES"]
+__all__ = ["Ask", "ElicitationRequest", "SamplingRequest", "Answers", "roots_from", "CHOICES",
+           "SamplingHandler", "ElicitationHandler", "SamplingOption", "ElicitationOption", "RootsOption", "Asker"]
 
 logger = logging.getLogger("mcpnb")
 
 CHOICES = ("ask", "accept-defaults", "decline")
+Choice = Literal["ask", "accept-defaults", "decline"]
 
 
 @dataclass
@@ -126,6 +128,39 @@ class SamplingRequest:
         return "\n".join(lines)
 
 
+# What a handler may return (see the request classes' docstrings).
+SamplingReply = Union[str, Mapping[str, Any], types.CreateMessageResult, None]
+ElicitationReply = Union[Mapping[str, Any], Literal["decline", "cancel"], types.ElicitResult, None]
+
+
+class SamplingHandler(Protocol):
+    """``fn(request)`` or ``async def fn(request)`` answering a sampling request."""
+
+    def __call__(self, request: SamplingRequest, /) -> SamplingReply | Awaitable[SamplingReply]: ...
+
+
+class ElicitationHandler(Protocol):
+    """``fn(request)`` or ``async def fn(request)`` answering an elicitation request."""
+
+    def __call__(self, request: ElicitationRequest, /) -> ElicitationReply | Awaitable[ElicitationReply]: ...
+
+
+class Asker(Protocol):
+    """Where "ask" shows a form (``widgets.answer.WidgetAsker``); ``available()`` says if it can now."""
+
+    def available(self) -> bool: ...
+
+    async def ask(self, kind: str, request: Any, proposal: str | None = None) -> Any: ...
+
+    def add_inbox(self, inbox: Any) -> None: ...
+
+
+SamplingOption = Union[Choice, Ask, SamplingHandler, None]
+ElicitationOption = Union[Choice, ElicitationHandler, None]
+# A path, a file:// URI, a list of them, None (no roots), or "default" (the notebook's folder).
+RootsOption = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]", types.Root]], None]
+
+
 def check_handler(kind: str, spec: Any) -> Any:
     """A handler spec as given, or ConfigError naming the choices."""
     if spec is None or callable(spec) or isinstance(spec, Ask) or spec in CHOICES:
@@ -171,14 +206,24 @@ class Answers:
     person can see them (``server.activity``).
     """
 
-    def __init__(self, server_name: str, *, sampling: Any, elicitation: Any, roots: Any,
-                 record: Callable[[str, str], None]) -> None:
+    def __init__(self, server_name: str, *, sampling: SamplingOption, elicitation: ElicitationOption,
+                 roots: RootsOption, record: Callable[[str, str], None]) -> None:
         self.server = server_name
         self.sampling = check_handler("sampling", sampling)
         self.elicitation = check_handler("elicitation", elicitation)
         self.roots: list[types.Root] | None = default_roots() if roots == "default" else roots_from(roots)
         self.record = record
-        self.asker: Any = None  # widgets.answer.WidgetAsker, set where forms can be shown
+        self._asker: Asker | None = None
+
+    @property
+    def asker(self) -> Asker:
+        """Where "ask" shows its forms; explorers add themselves as inboxes (``asker.add_inbox``)."""
+        if self._asker is None:
+            # Upward and lazy on purpose: the core never needs ipywidgets until a form is to be shown.
+            from .widgets.answer import WidgetAsker
+
+            self._asker = WidgetAsker()
+        return self._asker
 
     def callbacks(self) -> dict[str, Any]:
         """The keyword arguments for the SDK Client: only the features offered."""
@@ -279,7 +324,7 @@ class Answers:
                 return "cancel" if kind == "elicitation" else None
             if outcome is not _NOT_ASKED:
                 return outcome
-        if self.asker is not None and self.asker.available():
+        if self.asker.available():
             return await self.asker.ask(kind, request, proposal)
         if _interactive_terminal():
             return await anyio.to_thread.run_sync(on_stdin, abandon_on_cancel=True)
@@ -443,7 +488,7 @@ def _choose(read: Callable[[str], str], prompt: str, letters: str) -> str:
 
 
 def _read_field(read: Callable[[str], str], name: str, spec: dict[str, Any], required: bool) -> Any:
-    from .widgets.fields import enum_options, parse_text_value
+    from .fields import enum_options, parse_text_value
 
     label = spec.get("title") or name
     kind = spec.get("type", "string")

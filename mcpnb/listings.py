@@ -12,11 +12,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import mcp_types as types
 
 from .errors import NotFound
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Tool", "Resource", "ResourceTemplate", "Prompt", "Listing"]
 
@@ -173,6 +176,13 @@ class Listing(Generic[Item]):
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
             f"it has: {known}." if len(self) else f"it has no {self.kind}s.")
         return NotFound(f"Server {self.server!r} has no {self.kind} {key!r}.", suggestions=close, hint=hint)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The listing as a table (the columns depend on the kind; see ``mcpnb.frames``)."""
+        from .frames import listing_frame
+
+        return listing_frame(self)
 
     def _repr_html_(self) -> str:
         from . import render

@@ -101,6 +101,7 @@ class Progress:
         """On the cell's thread, in its context: build the widget and display it there."""
         from IPython.display import display
 
+        # Upward and lazy on purpose: ipywidgets is loaded only when a line is shown in a kernel.
         from .widgets.progress import ProgressView
 
         view = ProgressView(self.label, self._cancel if cancellable else None)

@@ -25,7 +25,8 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from mcp.client.sse import sse_client
@@ -38,7 +39,10 @@ from . import config as config_files
 from .errors import ConfigError
 from .masking import mask_mapping, mask_url, url_secrets
 
-__all__ = ["Target", "resolve"]
+if TYPE_CHECKING:
+    from .options import ConnectOptions
+
+__all__ = ["Target", "resolve", "transport_kind"]
 
 TransportKind = Literal["stdio", "http", "sse", "inprocess"]
 
@@ -74,6 +78,7 @@ class Target:
     server: Any = None
     source: str | None = None  # where it came from, e.g. "config ./mcp.json"
     plain_env: tuple[str, ...] = ()  # env keys whose values are not secret (paths mcpnb passes on)
+    entry: config_files.ConfigEntry | None = None  # the config entry it was made from (its options too)
 
     def describe(self) -> str:
         """One line saying what this connects to, with every secret masked."""
@@ -120,18 +125,14 @@ def _http_client(headers: dict[str, str]) -> Any:
     return httpx2.AsyncClient(headers=headers or None, timeout=timeout)
 
 
-def resolve(
-    target: Any,
-    *,
-    name: str | None = None,
-    config: str | os.PathLike[str] | None = None,
-    env: dict[str, str] | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    headers: dict[str, str] | None = None,
-    transport: str | None = None,
-) -> Target:
-    """Turn what the user passed into a Target, or raise ConfigError saying why not."""
-    kind = _transport_kind(transport)
+def resolve(target: Any, options: ConnectOptions) -> Target:
+    """Turn what the user passed into a Target, or raise ConfigError saying why not.
+
+    Of the options, those that shape the target are read: name, config, env,
+    cwd, headers and transport.
+    """
+    name, config, env, cwd, headers = options.name, options.config, options.env, options.cwd, options.headers
+    kind = transport_kind(options.transport)
     if isinstance(target, (MCPServer, LowLevelServer)):
         _reject(kind not in (None, "inprocess"), "an in-process server object", "transport=")
         _reject(env or cwd or headers, "an in-process server object", "env=, cwd= or headers=")
@@ -184,17 +185,19 @@ def resolve(
     return _from_entry(entry, name, env, cwd, headers, kind)
 
 
-def _from_entry(entry: config_files.ServerEntry, name, env, cwd, headers, kind) -> Target:
-    kind = kind or _transport_kind(entry.transport)
-    source = f"config {entry.source}"
-    if entry.command:
-        found = _stdio([entry.command, *entry.args], name or entry.name, {**entry.env, **(env or {})},
-                       cwd or entry.cwd, headers, kind)
+def _from_entry(entry: config_files.ConfigEntry, name: str | None, env: Mapping[str, str] | None,
+                cwd: str | None, headers: Mapping[str, str] | None, kind: TransportKind | None) -> Target:
+    values = entry.values
+    kind = kind or transport_kind(values.get("transport"))
+    if values.get("command"):
+        found = _stdio([values["command"], *values.get("args", [])], name or entry.name,
+                       {**values.get("env", {}), **(env or {})}, cwd or values.get("cwd"), headers, kind)
     else:
         _reject(env or cwd, f"the remote server {entry.name!r}", "env= or cwd=")
-        url = entry.url or ""
-        found = Target(kind or "http", name or entry.name, url=url, headers={**entry.headers, **(headers or {})})
-    found.source = source
+        found = Target(kind or "http", name or entry.name, url=values.get("url") or "",
+                       headers={**values.get("headers", {}), **(headers or {})})
+    found.source = f"config {entry.source}"
+    found.entry = entry
     return found
 
 
@@ -209,7 +212,8 @@ def _stdio(argv, name, env, cwd, headers, kind) -> Target:
                   env={str(k): str(v) for k, v in (env or {}).items()}, cwd=workdir)
 
 
-def _transport_kind(transport: str | None) -> TransportKind | None:
+def transport_kind(transport: str | None) -> TransportKind | None:
+    """The transport a ``transport=`` value names, or ConfigError."""
     if transport is None:
         return None
     kind = _TRANSPORT_ALIASES.get(transport.lower())

@@ -26,7 +26,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from .fields import check_value, enum_options, field_kind, parse_text_value, unwrap_nullable
+from ..fields import check_value, enum_options, field_kind, parse_text_value, unwrap_nullable
 
 __all__ = ["SchemaForm"]
 

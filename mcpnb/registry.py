@@ -1,0 +1,98 @@
+"""The open connections, by name.
+
+``mcpnb.servers()`` lists them, ``mcpnb.close_all()`` closes them, and
+interpreter exit (a kernel shutting down) closes them too, so no server
+process outlives the notebook. A connection opened with the name of an open
+one replaces it, so re-running a cell does not pile up server processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import Protocol
+
+import anyio
+
+from . import runtime
+from .connection import close_every_link
+from .errors import ConfigError
+from .session import Session
+
+__all__ = ["servers", "close_all", "register", "unregister", "replace_older", "find", "Registered"]
+
+
+class Registered(Protocol):
+    """What the registry keeps: a named connection with its session (a ``Server``)."""
+
+    name: str
+    session: Session
+
+
+_registry: dict[str, Registered] = {}
+_lock = threading.Lock()
+
+
+def register(server: Registered) -> list[Registered]:
+    """Record ``server`` under its name; return the connections it replaces (to be closed)."""
+    with _lock:
+        old = _registry.pop(server.name, None)  # re-inserted: the newest goes last
+        _registry[server.name] = server
+    return [old] if old is not None and old is not server else []
+
+
+def unregister(server: Registered) -> None:
+    with _lock:
+        if _registry.get(server.name) is server:
+            del _registry[server.name]
+
+
+def servers() -> list[Registered]:
+    """The open connections, oldest first."""
+    with _lock:
+        return list(_registry.values())
+
+
+def find(name: str | None = None, *, which: str = "name one") -> Registered:
+    """The open connection ``name``, or the only one open (``which`` says what to do when several are)."""
+    open_now = {server.name: server for server in servers()}
+    if name is None:
+        if len(open_now) == 1:
+            return next(iter(open_now.values()))
+        if not open_now:
+            raise ConfigError("No server is open.", hint="%mcp connect NAME ... first (see %mcp?).")
+        raise ConfigError(f"Several servers are open ({', '.join(open_now)}); {which}.")
+    if name not in open_now:
+        raise ConfigError(f"No open server is named {name!r} (open: {', '.join(open_now) or 'none'}).")
+    return open_now[name]
+
+
+async def replace_older(server: Registered) -> None:
+    """Register a newly opened connection and close the one it replaces."""
+    for old in register(server):
+        await old.session.close(replaced_by=server.name)
+
+
+def close_all() -> None:
+    """Close every open connection (stopping every stdio server process)."""
+    with _lock:
+        open_now = list(_registry.values())
+        _registry.clear()
+    if not open_now:
+        return
+
+    async def close_each() -> None:
+        async with anyio.create_task_group() as group:
+            for server in open_now:
+                group.start_soon(server.session.close)
+
+    runtime.run(close_each())
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    try:
+        close_all()
+        runtime.run(close_every_link())  # also those still connecting, or interrupted while connecting
+    except BaseException:  # exiting anyway; never turn a clean exit into a traceback
+        pass

@@ -1,0 +1,481 @@
+"""The session layer: one live connection on mcpnb's loop, every verb a coroutine.
+
+``Session`` is what ``Server`` stands on, in the spirit of the SDK's
+``Client.session`` and trio's ``lowlevel``: public, typed and complete, but
+with no sync convenience. Each verb is a keyword-only coroutine that must run
+on mcpnb's background loop (``runtime.run``, ``runtime.arun`` or
+``runtime.submit`` put it there). Widgets use it to work without blocking
+the kernel; ``Server`` wraps each verb in one sync line and one async line.
+
+A session owns the parts of a connection, each from its own module: the
+``Link`` to the SDK client (reopened by ``reconnect``), the listings
+``Catalog``, the ``Events`` store, the ``Subscriptions``, and the ``Answers``
+to the server's own requests.
+
+Adding a protocol verb: a coroutine here, then its two lines in ``Server``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+import anyio
+import mcp_types as types
+
+from . import runtime
+from .catalog import KINDS, Catalog, list_change_flags
+from .connection import Link, negotiated_era, quietly
+from .errors import CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, RequestTimeout
+from .events import Events
+from .handlers import Answers, RootsOption, root_uris, roots_from
+from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
+from .options import UNSET, ConnectOptions, Timeout, Unset
+from .progress import Progress
+from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
+from .schema import check_arguments, to_json
+from .subscriptions import Subscriptions, UpdateCallback
+from .targets import Target
+from .trace import Trace
+from .version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Session", "ListingKind", "ProgressOption", "CompletionRef"]
+
+ListingKind = Literal["tools", "resources", "templates", "prompts"]
+# True: a bar where the person looks; False: none; a callable gets (done, total, message).
+ProgressOption = Union[bool, Callable[[float, Union[float, None], Union[str, None]], Any], Unset]
+# A Prompt or ResourceTemplate, "prompt:NAME", "template:URI-TEMPLATE", or a bare name or template.
+CompletionRef = Union[str, Prompt, ResourceTemplate]
+
+
+class Session:
+    """One connection's state and verbs, on mcpnb's loop. ``server.session`` is the one to use."""
+
+    def __init__(self, target: Target, options: ConnectOptions) -> None:
+        self.target = target
+        self.options = options
+        self.name = target.name
+        self.timeout = options.timeout  # the per-request default; a call's timeout= overrides it
+        self.events = Events(options.log_level)
+        self.catalog = Catalog(self.name, self.events)
+        self.subscriptions = Subscriptions(self.name, self.events)
+        self.answers = Answers(self.name, sampling=options.sampling, elicitation=options.elicitation,
+                               roots=options.roots, record=self.events.record)
+        self.replaced_by: str | None = None  # the name of the newer connection that replaced this one
+        self._link: Link | None = None
+        self._closed_link: Link | None = None  # kept after close() so stderr can still be read
+        self._info: ServerInfo | None = None
+        self._trace: Trace | None = None  # made with the first link, kept across reconnects
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect (start the server process, for stdio) and learn what the server is."""
+        link = Link(self.target, self.options, message_handler=self._on_message, logging_callback=self._on_log,
+                    client_info=types.Implementation(name="mcpnb", version=__version__),
+                    callbacks=self.answers.callbacks())
+        if self._trace is None:
+            self._trace = Trace(link.redact)
+        link.trace = self._trace
+        try:
+            await link.open()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await link.close()
+            raise
+        self._link = link
+        self.catalog.clear()
+        self.subscriptions.clear()
+        client = link.require_client()
+        server_info = client.server_info
+        self._info = ServerInfo(
+            name=server_info.name if server_info else None,
+            title=server_info.title if server_info else None,
+            version=server_info.version if server_info else None,
+            protocol_version=client.protocol_version,
+            era=negotiated_era(client.protocol_version),
+            capabilities=client.server_capabilities,
+            instructions=link.redact(client.instructions) if client.instructions else None,
+            transport=self.target.describe(),
+        )
+        if self._info.era == "stateless" and list_change_flags(client.server_capabilities):
+            link.spawn(Catalog.listen_for_changes, "listening for list changes")
+        level = self.options.log_level
+        if level and self._info.era == "handshake" and client.server_capabilities.logging is not None:
+            await _set_log_level(link, level)
+
+    async def close(self, *, replaced_by: str | None = None) -> None:
+        """Close the connection (a stdio server process is stopped); ``replaced_by`` names its successor."""
+        if replaced_by is not None:
+            self.replaced_by = replaced_by
+        link, self._link = self._link, None
+        if link is not None:
+            with anyio.CancelScope(shield=True):
+                await link.close()
+        self._closed_link = link
+
+    async def reconnect(self) -> None:
+        """Close (if need be) and open again with the same target and options."""
+        await self.close()
+        self.replaced_by = None
+        await self.open()
+
+    @property
+    def closed(self) -> bool:
+        return self._link is None or self._link.closed
+
+    @property
+    def alive(self) -> bool:
+        """Open, and not known to have lost its server."""
+        return self._link is not None and self._link.client is not None and self._link.lost is None
+
+    @property
+    def lost(self) -> bool:
+        """Open, but the server has gone (``reconnect()`` starts it again)."""
+        return self._link is not None and self._link.lost is not None
+
+    def require_link(self) -> Link:
+        """The open link, or ConnectionClosed saying why there is none."""
+        if self._link is None:
+            if self.replaced_by:
+                raise ConnectionClosed(
+                    f"This connection to {self.name!r} was replaced by a newer one with the same name.",
+                    hint="use the new Server object (mcpnb.servers()), or connect with another name=.",
+                )
+            raise ConnectionClosed(f"The connection to {self.name!r} is closed.",
+                                   hint="server.reconnect() opens it again.")
+        return self._link
+
+    @property
+    def info(self) -> ServerInfo:
+        """Identity, negotiated protocol version and era, capabilities, instructions."""
+        self.require_link()
+        assert self._info is not None
+        return self._info
+
+    @property
+    def protocol_version(self) -> str | None:
+        """The negotiated version, once connected (kept after close, for results)."""
+        return self._info.protocol_version if self._info else None
+
+    @property
+    def stderr(self) -> str:
+        """What a stdio server has written to stderr (the last 64 KB, secrets masked)."""
+        link = self._link or self._closed_link
+        if link is None or link.stderr is None:
+            return ""
+        return link.redact(link.stderr.text())
+
+    @property
+    def trace(self) -> Trace | None:
+        return self._trace
+
+    @property
+    def pid(self) -> int | None:
+        return self._link.watch.pid if self._link and self._link.watch else None
+
+    def redact(self, value: Any) -> str:
+        """``str(value)`` with this connection's secrets masked."""
+        link = self._link or self._closed_link
+        return link.redact(str(value)) if link else str(value)
+
+    # -- what the server sends unasked ------------------------------------------------
+
+    async def _on_message(self, message: Any) -> None:
+        """Notifications from the server: note list changes and resource updates, keep the rest."""
+        root = getattr(message, "root", message)
+        self.catalog.noticed(root)
+        self.events.notify(root)
+        if isinstance(root, types.ResourceUpdatedNotification):
+            self.subscriptions.updated(str(root.params.uri))
+        elif isinstance(root, Exception):
+            self.events.record("transport", f"{type(root).__name__}: {self.redact(root)}")
+
+    async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
+        self.events.log(params.level, params.logger, params.data)
+
+    # -- listings ----------------------------------------------------------------------
+
+    async def listing(self, *, kind: ListingKind) -> Listing[Any]:
+        """Every item of ``kind`` the server offers (all pages), cached until the list changes."""
+        if kind not in KINDS:
+            raise ConfigError(f"Unknown listing {kind!r}.", hint=f"one of: {', '.join(KINDS)}.")
+        link = self.require_link()
+        return await self.catalog.get(kind, link, self.info.capabilities, self.timeout)
+
+    def refresh(self) -> None:
+        """Forget every cached listing; the next use fetches them again."""
+        self.catalog.forget()
+
+    # -- calling tools -----------------------------------------------------------------
+
+    async def call(self, *, tool: str, arguments: Mapping[str, Any] | None = None, timeout: Timeout = UNSET,
+                   validate: bool | Unset = UNSET, progress: ProgressOption = UNSET) -> ToolResult:
+        """Call ``tool``; arguments are checked against its input schema first (unless ``validate=False``)."""
+        link = self.require_link()
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigError(f"Arguments for {tool!r} must be a dict, not {type(arguments).__name__}.")
+        args = to_json(dict(arguments or {}))
+        if validate is not False:
+            spec = await self._tool(tool)
+            problems = check_arguments(spec.input_schema, args)
+            problems += _option_clashes(spec, args, timeout=timeout, validate=validate, progress=progress)
+            if problems:
+                raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
+        limit = self._limit(timeout)
+        wanted = True if progress is UNSET else progress
+        bar = Progress(f"{self.name}.{tool}", unit="step") if wanted and not callable(wanted) else None
+        started = time.perf_counter()
+        try:
+            raw = await link.request(
+                f"Calling tool {tool!r} on {self.name!r}",
+                lambda c: c.call_tool(tool, args, read_timeout_seconds=limit,
+                                      progress_callback=_progress_callback(wanted, bar)),
+                timeout=limit,
+            )
+        except BaseException as error:
+            if bar is not None:
+                bar.finish(_ended(error), False)
+            raise
+        if bar is not None:
+            bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
+        return ToolResult(raw, self.name, tool, args, time.perf_counter() - started, self.protocol_version)
+
+    async def _tool(self, name: str) -> Tool:
+        """The listed tool ``name``, looking again once if it is not known (the list may have grown)."""
+        tools = await self.listing(kind="tools")
+        if name not in tools:
+            self.catalog.forget(["tools"])
+            tools = await self.listing(kind="tools")
+        return tools[name]  # NotFound with suggestions
+
+    async def map(self, *, tool: str, rows: Any, concurrency: int = 8, timeout: Timeout = UNSET,
+                  progress: bool = True) -> pd.DataFrame:
+        """Call ``tool`` once per row (argument dicts or a DataFrame); one table, a row per call, in order."""
+        from .frames import map_frame, rows_as_arguments
+
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise ConfigError(f"concurrency= must be a whole number of at least 1, not {concurrency!r}.")
+        arguments = rows_as_arguments(rows)
+        (await self.listing(kind="tools"))[tool]  # an unknown tool fails once, not once per row
+        outcomes: list[Any] = [None] * len(arguments)
+        bar = Progress(f"{self.name}.{tool}", unit="call", total=len(arguments), eager=True) \
+            if progress and len(arguments) > 1 else None
+        finished = 0
+        slots = anyio.Semaphore(concurrency)
+
+        async def one(index: int, args: dict[str, Any]) -> None:
+            nonlocal finished
+            async with slots:
+                try:
+                    outcomes[index] = await self.call(tool=tool, arguments=args, timeout=timeout, progress=False)
+                except MCPNBError as error:
+                    outcomes[index] = error
+            finished += 1
+            if bar is not None:
+                bar.update(finished)
+
+        try:
+            async with anyio.create_task_group() as group:
+                for index, args in enumerate(arguments):
+                    group.start_soon(one, index, args)
+        except BaseException as error:
+            if bar is not None:
+                bar.finish(_ended(error), False)
+            raise
+        if bar is not None:
+            failures = sum(isinstance(o, MCPNBError) for o in outcomes)
+            bar.finish(f"{failures} failed" if failures else "all answered", True)
+        provenance = {"server": self.name, "arguments": None, "time": datetime.now(timezone.utc),
+                      "protocol_version": self.protocol_version}
+        return map_frame(tool, arguments, outcomes, provenance)
+
+    # -- resources, prompts, completions -----------------------------------------------
+
+    async def read(self, *, uri: str | Resource, timeout: Timeout = UNSET) -> ResourceResult:
+        """Read the resource at ``uri`` (a listed resource or a filled-in template)."""
+        link = self.require_link()
+        text = uri.uri if isinstance(uri, Resource) else str(uri)
+        limit = self._limit(timeout)
+        raw = await link.request(
+            f"Reading {text!r} from {self.name!r}",
+            lambda c: _with_timeout(c.read_resource(text, cache_mode="bypass"), limit),
+            timeout=limit,
+        )
+        return ResourceResult(raw, self.name, text, self.protocol_version)
+
+    async def prompt(self, *, name: str, arguments: Mapping[str, Any] | None = None,
+                     timeout: Timeout = UNSET) -> PromptResult:
+        """Render the prompt ``name``; values that are not strings are sent as JSON text."""
+        link = self.require_link()
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigError(f"Arguments for prompt {name!r} must be a dict, not {type(arguments).__name__}.")
+        args = {k: _prompt_value(v) for k, v in (arguments or {}).items()}
+        spec = (await self.listing(kind="prompts"))[name]
+        declared = {a.name for a in spec.arguments}
+        problems = [(a.name, "required, missing") for a in spec.arguments if a.required and a.name not in args]
+        problems += [(k, f"not an argument of this prompt (it takes: {', '.join(declared) or 'none'})")
+                     for k in args if k not in declared]
+        if problems:
+            raise InvalidArguments(name, problems, kind="prompt")
+        limit = self._limit(timeout)
+        raw = await link.request(
+            f"Getting prompt {name!r} from {self.name!r}",
+            lambda c: _with_timeout(c.get_prompt(name, args or None), limit),
+            timeout=limit,
+        )
+        return PromptResult(raw, self.name, name, args)
+
+    async def complete(self, *, ref: CompletionRef, argument: str, value: str = "",
+                       context: Mapping[str, str] | None = None) -> Completions:
+        """Suggestions for ``argument`` of a prompt or resource template, given what is typed so far."""
+        link = self.require_link()
+        sdk_ref = _completion_ref(ref)
+        raw = await link.request(
+            f"Completing {argument!r} on {self.name!r}",
+            lambda c: _with_timeout(
+                c.complete(sdk_ref, {"name": argument, "value": value}, dict(context) if context else None),
+                self.timeout),
+            timeout=self.timeout,
+        )
+        completion = raw.completion
+        return Completions(list(completion.values), completion.total, bool(completion.has_more))
+
+    # -- following resources, and roots ------------------------------------------------
+
+    async def subscribe(self, *, uri: str | Resource, callback: UpdateCallback | None = None) -> None:
+        """Follow ``uri``: updates go to the events store and ``callback(uri)``, in either era."""
+        link = self.require_link()
+        resources = self.info.capabilities.resources
+        await self.subscriptions.subscribe(link, _uri(uri), callback, era=self.info.era,
+                                           offered=bool(resources and resources.subscribe), timeout=self.timeout)
+
+    async def unsubscribe(self, *, uri: str | Resource) -> None:
+        """Stop following ``uri``."""
+        link = self.require_link()
+        await self.subscriptions.unsubscribe(link, _uri(uri), alive=self.alive, timeout=self.timeout)
+
+    @property
+    def roots(self) -> list[str]:
+        """The roots offered to the server, as file:// URIs."""
+        return root_uris(self.answers.roots)
+
+    async def set_roots(self, *, roots: RootsOption) -> None:
+        """Offer other roots; a 2025-11-25 server is told they changed."""
+        if self.answers.roots is None:
+            raise ConfigError(f"Roots are not offered on {self.name!r} (it connected with roots=None).",
+                              hint="reconnect with connect(..., roots=PATH) to offer them.")
+        self.answers.roots = roots_from(roots) or []
+        self.events.record("roots", "roots set to: " + (", ".join(self.roots) or "none"))
+        link = self.require_link()
+        if self._info and self._info.era == "handshake" and self.alive:
+            await link.request("Sending roots/list_changed", lambda c: quietly(c.send_roots_list_changed))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _limit(self, timeout: Timeout) -> float | None:
+        return self.timeout if isinstance(timeout, Unset) else timeout
+
+    def __repr__(self) -> str:
+        return f"<Session {self.name!r} {'open' if self.alive else 'closed' if self.closed else 'lost'}>"
+
+
+async def _set_log_level(link: Link, level: str) -> None:
+    """The 2025-11-25 way to ask for log messages (deprecated in the SDK, right for that era)."""
+    try:
+        await link.request("Setting the log level", lambda c: quietly(c.set_logging_level, level))
+    except MCPNBError:
+        pass  # a server that says it logs but refuses the level: carry on without its messages
+
+
+def _progress_callback(wanted: Any, bar: Progress | None) -> Callable[..., Awaitable[None]] | None:
+    """What the SDK calls with each progress notification: the bar, the person's callable, or nothing."""
+    if bar is not None:
+        async def to_bar(progress: float, total: float | None, message: str | None) -> None:
+            bar.update(progress, total, message)
+
+        return to_bar
+    if callable(wanted):
+        async def to_callable(progress: float, total: float | None, message: str | None) -> None:
+            outcome = wanted(progress, total, message)
+            if hasattr(outcome, "__await__"):
+                await outcome
+
+        return to_callable
+    return None
+
+
+def _ended(error: BaseException) -> str:
+    """How a piece of work ended, for its progress line."""
+    if isinstance(error, (CallCancelled, KeyboardInterrupt, asyncio.CancelledError, runtime.Cancelled)):
+        return "cancelled"
+    return "timed out" if isinstance(error, RequestTimeout) else "failed"
+
+
+def _with_timeout(awaitable: Awaitable[Any], limit: float | None) -> Awaitable[Any]:
+    """Bound SDK calls that take no per-call timeout (the connection default still applies)."""
+    if limit is None:
+        return awaitable
+
+    async def bounded() -> Any:
+        with anyio.fail_after(limit):
+            return await awaitable
+
+    return bounded()
+
+
+def _option_clashes(spec: Tool, args: Mapping[str, Any], **options: Any) -> list[tuple[str, str]]:
+    declared = spec.input_schema.get("properties") or {}
+    return [
+        (name, f"is both a call option and an argument of {spec.name!r}; pass it in the dict: "
+               f"call({spec.name!r}, {{{name!r}: ...}})")
+        for name, value in options.items()
+        if value is not UNSET and name in declared and name not in args
+    ]
+
+
+def _arguments_hint(spec: Tool) -> str:
+    if not spec.parameters:
+        return f"{spec.name!r} takes no arguments."
+    return f"{spec.name!r} takes: {spec.signature} (? = optional); see server.tools[{spec.name!r}].input_schema."
+
+
+def _prompt_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(to_json(value)) if isinstance(value, (dict, list, tuple)) else str(to_json(value))
+
+
+def _uri(uri: Any) -> str:
+    return str(getattr(uri, "uri", uri))
+
+
+def _completion_ref(ref: Any) -> types.PromptReference | types.ResourceTemplateReference:
+    if isinstance(ref, Prompt):
+        return types.PromptReference(type="ref/prompt", name=ref.name)
+    if isinstance(ref, ResourceTemplate):
+        return types.ResourceTemplateReference(type="ref/resource", uri=ref.uri_template)
+    if isinstance(ref, str):
+        if ref.startswith("prompt:"):
+            return types.PromptReference(type="ref/prompt", name=ref[len("prompt:"):])
+        if ref.startswith("template:"):
+            return types.ResourceTemplateReference(type="ref/resource", uri=ref[len("template:"):])
+        if "{" in ref or "://" in ref:
+            return types.ResourceTemplateReference(type="ref/resource", uri=ref)
+        return types.PromptReference(type="ref/prompt", name=ref)
+    raise ConfigError(f"Cannot complete for a {type(ref).__name__}; pass a prompt or template (or its name).")
+
+
+def arguments_with(arguments: Any, extra: Mapping[str, Any]) -> Any:
+    """A dict of arguments and keyword arguments merged; anything else passed on unchanged
+    (the verb then says what is wrong with it, on the loop)."""
+    if extra and (arguments is None or isinstance(arguments, Mapping)):
+        return {**(arguments or {}), **extra}
+    return arguments
