@@ -1,8 +1,15 @@
 """``%mcp`` and ``%%mcp``: short commands over the library, for notebooks.
 
-Each subcommand parses its line and calls one library function; nothing here
-talks to a server directly. A failure shows one message and a hint, not a
-traceback (``%config MCPMagics.show_tracebacks = True`` shows the full one).
+Each subcommand is written once, as a function registered with ``@command``:
+its synopsis, its own argparse parser (the ``connect`` flags come from
+``ConnectOptions``) and what to complete for each of its positionals. From
+that table come the dispatch, the ``%mcp?`` help, ``%mcp COMMAND --help`` and
+tab completion. A subcommand parses its line and calls one library function;
+nothing here talks to a server directly.
+
+A mistake or a failure shows one message and a hint, not a traceback: it is
+raised as ``MagicFailed``, an IPython ``UsageError`` that renders itself
+(``%config MCPMagics.show_tracebacks = True`` shows the full traceback).
 """
 
 from __future__ import annotations
@@ -10,25 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool
 
 from . import config as config_files
+from . import registry
 from .errors import ConfigError, MCPNBError
-from .handlers import CHOICES as HANDLER_CHOICES
-from .server import Server, close_all, connect, servers
+from .line import parse_arguments, split_words
+from .options import ConnectOptions
+from .server import Server, close_all, connect
 
-__all__ = ["MCPMagics", "parse_arguments", "call_line", "split_target"]
-
-SUBCOMMANDS = ("connect", "servers", "tools", "resources", "templates", "prompts", "call", "read", "prompt",
-               "trace", "explore", "disconnect")
+__all__ = ["MCPMagics", "MagicFailed", "COMMANDS", "completions", "split_target", "load"]
 
 
-class MagicFailed(Exception):
+class MagicFailed(UsageError):
     """What a failed %mcp shows: one message and a hint, through IPython's own hook."""
 
     def __init__(self, error: BaseException) -> None:
@@ -40,83 +49,260 @@ class MagicFailed(Exception):
         return [f"\x1b[31mmcp: {lines[0]}\x1b[0m", *lines[1:]]
 
 
-def parse_arguments(words: list[str]) -> dict[str, Any]:
-    """``key=value`` words as arguments: values that parse as JSON are JSON, the rest strings."""
-    arguments: dict[str, Any] = {}
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{word!r} is not key=value.", hint="write arguments as name=value, e.g. limit=10.")
+class _HelpShown(Exception):
+    """``%mcp COMMAND --help`` printed its help: nothing more to do."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a ConfigError where it would print and exit."""
+
+    def error(self, message: str) -> Any:
+        raise ConfigError(f"{self.prog}: {message}.", hint=f"{self.prog} --help shows how to write it.")
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
+        raise _HelpShown()
+
+
+# -- the subcommands, each written once -------------------------------------------------
+
+Run = Callable[[argparse.Namespace, "str | None"], Any]
+
+
+@dataclass
+class Command:
+    """One subcommand: its synopsis, its parser, what it does, and what its positionals complete."""
+
+    name: str
+    synopsis: list[str]  # "[NAME.]TOOL key=value ...", with a note after two spaces
+    run: Run
+    parser: _Parser
+    completers: dict[str, str] = field(default_factory=dict)  # positional dest -> server/tool/prompt/...
+    takes_cell: bool = False
+    takes_rest: bool = False  # words after "--" are kept whole (connect's command line)
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def _output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="VAR", help="also store the result in the variable VAR")
+
+
+def command(name: str, synopsis: list[str], *arguments: tuple[tuple[str, ...], dict[str, Any]],
+            takes_cell: bool = False, takes_rest: bool = False) -> Callable[[Run], Run]:
+    """Register a subcommand; ``arguments`` are ``arg(...)`` specs for its parser."""
+    def register(run: Run) -> Run:
+        parser = _Parser(prog=f"%mcp {name}", description=(run.__doc__ or "").strip(), add_help=True)
+        completers = {}
+        for flags, options in arguments:
+            complete = options.pop("complete", None)
+            action = parser.add_argument(*flags, **options)
+            if complete:
+                completers[action.dest] = complete
+        _output_option(parser)
+        # argparse %-formats a usage it was given, and parse_intermixed_args gives it one: escape the % of %mcp.
+        parser.usage = parser.format_usage().removeprefix("usage: ").strip().replace("%", "%%")
+        COMMANDS[name] = Command(name, synopsis, run, parser, completers, takes_cell, takes_rest)
+        return run
+
+    return register
+
+
+def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One argument of a subcommand's parser (``complete=`` names what its values complete to)."""
+    return flags, options
+
+
+def _connect_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """``%mcp connect``'s flags, one per connection option."""
+    made = []
+    for name, how in ConnectOptions.flags():
+        switch = how.switch(name)
+        if switch is None:
+            continue
+        options: dict[str, Any] = {"dest": name, "help": how.help, "metavar": how.metavar}
+        if how.kind == "number":
+            options["type"] = float
+        elif how.kind in ("pairs", "paths"):
+            options["action"] = "append"
+        elif how.kind == "choice":
+            options["choices"] = how.choices
+            options.pop("metavar")
+        made.append(arg(switch, **options))
+    return made
+
+
+SERVER = "server"  # what a positional completes to: open server names
+
+
+@command("connect", ["NAME [options] -- COMMAND ARGS...  start a stdio server",
+                     "NAME [options] URL  connect over Streamable HTTP",
+                     "NAME [options] [demo:SYSTEM | CONFIG-NAME]  a demo, or an entry of the config file",
+                     "--config PATH [options]  every server in a config file"],
+         arg("name", nargs="?", help="the connection's name"),
+         arg("target", nargs="?", help="a URL, demo:SYSTEM or a config name (default: NAME)"),
+         *_connect_flags(), takes_rest=True)
+def _connect(args: argparse.Namespace, _cell: str | None) -> Any:
+    """Open a connection (and replace an open one with the same name)."""
+    kwargs = ConnectOptions.from_flags(vars(args))
+    if args.name is None:
+        if not args.config:
+            raise ConfigError("Say which server to connect.", hint="%mcp connect NAME ... (see %mcp?).")
+        return [connect(name, **{**kwargs, "name": name}) for name in config_files.load_config(args.config)]
+    if args.rest is not None:
+        if not args.rest:
+            raise ConfigError("Nothing after '--'.", hint="%mcp connect NAME -- COMMAND ARGS...")
+        if args.target is not None:
+            raise ConfigError(f"Both a target ({args.target!r}) and a command after '--'.",
+                              hint="%mcp connect NAME -- COMMAND ARGS..., or %mcp connect NAME TARGET.")
+        return connect(args.rest, **kwargs)
+    return connect(args.target or args.name, **kwargs)
+
+
+@command("servers", ["  the open connections"])
+def _servers(_args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
+    """The open connections: name, transport, protocol, era, alive."""
+    rows = [{"name": s.name, "transport": s.target.describe(), "protocol": s.info.protocol_version,
+             "era": s.info.era, "alive": s.alive} for s in _open_servers()]
+    return pd.DataFrame(rows, columns=["name", "transport", "protocol", "era", "alive"])
+
+
+def _listing_command(kind: str) -> None:
+    @command(kind, [f"[NAME]  the {kind} a server offers, as a table"],
+             arg("server", nargs="?", help="an open server (default: the only one)", complete=SERVER))
+    def show(args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
+        return getattr(find_server(args.server), kind).df
+
+    show.__doc__ = f"The {kind} a server offers, as a table."
+
+
+for _kind in ("tools", "resources", "templates", "prompts"):
+    _listing_command(_kind)
+
+
+@command("call", ["[NAME.]TOOL key=value ...  call a tool (values are JSON where they parse)"],
+         arg("target", metavar="[NAME.]TOOL", help="the tool", complete="tools"),
+         arg("arguments", nargs="*", metavar="key=value", help="its arguments", complete="tools="),
+         takes_cell=True)
+def _call(args: argparse.Namespace, cell: str | None) -> Any:
+    """Call a tool. In %%mcp call, the cell body is a JSON object of arguments."""
+    server, tool = split_target(args.target)
+    arguments = parse_arguments(args.arguments)
+    if cell is not None and cell.strip():
         try:
-            arguments[key] = json.loads(value)
-        except ValueError:
-            arguments[key] = value
-    return arguments
+            body = json.loads(cell)
+        except ValueError as error:
+            raise ConfigError(f"The cell body is not JSON: {error}.") from None
+        if not isinstance(body, dict):
+            raise ConfigError("The cell body must be a JSON object of arguments.")
+        arguments = {**body, **arguments}
+    return server.call(tool, arguments)
 
 
-def call_line(server: str, tool: str, arguments: dict[str, Any]) -> str:
-    """The ``%mcp call`` line that makes this call (``parse_arguments`` reads it back)."""
-    words = [f"{server}.{tool}"]
-    for key, value in arguments.items():
-        text = value if isinstance(value, str) and not _reads_as_json(value) else json.dumps(value)
-        words.append(shlex.quote(f"{key}={text}"))
-    return "%mcp call " + " ".join(words)
+@command("read", ["[NAME] URI  read a resource"],
+         arg("where", nargs="+", metavar="[NAME] URI", help="an open server (optional) and the URI",
+             complete=SERVER))
+def _read(args: argparse.Namespace, _cell: str | None) -> Any:
+    """Read a resource."""
+    if len(args.where) > 2:
+        raise ConfigError("Say which resource to read.", hint="%mcp read [NAME] URI")
+    server = find_server(args.where[0] if len(args.where) == 2 else None)
+    return server.read(args.where[-1])
 
 
-def _reads_as_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+@command("prompt", ["[NAME.]PROMPT key=value ...  render a prompt"],
+         arg("target", metavar="[NAME.]PROMPT", help="the prompt", complete="prompts"),
+         arg("arguments", nargs="*", metavar="key=value", help="its arguments", complete="prompts="))
+def _prompt(args: argparse.Namespace, _cell: str | None) -> Any:
+    """Render a prompt."""
+    server, name = split_target(args.target)
+    return server.prompt(name, {k: v if isinstance(v, str) else json.dumps(v)
+                                for k, v in parse_arguments(args.arguments).items()})
+
+
+@command("trace", ["[NAME]  the JSON-RPC messages sent and received"],
+         arg("server", nargs="?", help="an open server (default: the only one)", complete=SERVER))
+def _trace(args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
+    """The JSON-RPC messages sent and received, as a table."""
+    return find_server(args.server).trace
+
+
+@command("explore", ["[NAME]  an inspector: tools with forms, resources, prompts, activity, the server"],
+         arg("server", nargs="?", help="an open server (default: the only one)", complete=SERVER))
+def _explore(args: argparse.Namespace, _cell: str | None) -> Any:
+    """An inspector for a server, in the cell."""
+    return find_server(args.server).explore()
+
+
+@command("disconnect", ["NAME | --all  close connections"],
+         arg("server", nargs="?", help="the connection to close", complete=SERVER),
+         arg("--all", action="store_true", help="close every connection"))
+def _disconnect(args: argparse.Namespace, _cell: str | None) -> None:
+    """Close a connection, or all of them."""
+    if args.all and args.server is None:
+        close_all()
+    elif args.server is not None and not args.all:
+        find_server(args.server).close()
+    else:
+        raise ConfigError("Say which connection to close.", hint="%mcp disconnect NAME, or --all")
+
+
+# -- finding servers ---------------------------------------------------------------------
+
+def _open_servers() -> list[Server]:
+    return registry.servers()  # type: ignore[return-value]  (the registry holds Servers)
+
+
+def find_server(name: str | None, *, which: str = "name one") -> Server:
+    """The open server ``name``, or the only one open."""
+    return registry.find(name, which=which)  # type: ignore[return-value]
 
 
 def split_target(text: str) -> tuple[Server, str]:
     """``NAME.TOOL`` or ``TOOL`` (while one server is open) -> (server, tool)."""
-    for server in servers():
+    for server in _open_servers():
         if text.startswith(server.name + "."):
             return server, text[len(server.name) + 1:]
     return find_server(None, which=f"say which: NAME.{text}"), text
 
 
-def find_server(name: str | None, *, which: str = "name one") -> Server:
-    """The open server ``name``, or the only one open."""
-    open_servers = {server.name: server for server in servers()}
-    if name is None:
-        if len(open_servers) == 1:
-            return next(iter(open_servers.values()))
-        if not open_servers:
-            raise ConfigError("No server is open.", hint="%mcp connect NAME ... first (see %mcp?).")
-        raise ConfigError(f"Several servers are open ({', '.join(open_servers)}); {which}.")
-    if name not in open_servers:
-        raise ConfigError(f"No open server is named {name!r} (open: {', '.join(open_servers) or 'none'}).")
-    return open_servers[name]
+# -- help, made from the table -------------------------------------------------------------
+
+def overview() -> str:
+    """The text of ``%mcp?``: every subcommand's synopsis, then the connect options."""
+    lines = ["Work with MCP servers from a notebook.", ""]
+    for cmd in COMMANDS.values():
+        for form in cmd.synopsis:
+            words, _, note = form.partition("  ")
+            usage = f"%mcp {cmd.name} {words}".rstrip()
+            lines.append(_columns(usage, note, 52))
+    lines += [_columns("%%mcp call [NAME.]TOOL", "the cell body is a JSON object of arguments", 52), "",
+              "connect options:"]
+    for option, how in ConnectOptions.flags():
+        switch = how.switch(option)
+        if switch:
+            value = f" {{{','.join(how.choices)}}}" if how.choices else f" {how.metavar}" if how.metavar else ""
+            lines.append(_columns(f"    {switch}{value}", how.help, 32))
+    lines += ["", "`x = %mcp call ...` or `-o x` keeps the result; $var and {expr} are filled in",
+              "from the notebook. The NAME. prefix may be left out while one server is open.",
+              "%mcp COMMAND --help shows one command's arguments."]
+    return "\n".join(lines)
 
 
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
-    found = {}
-    for value in values or ():
-        key, sep, item = value.partition("=")
-        if not sep:
-            raise ConfigError(f"{option} {value!r} is not KEY=VALUE.")
-        found[key] = item
-    return found
+def _columns(left: str, right: str, width: int) -> str:
+    """``left`` padded to ``width``, then ``right``; on the next line when ``left`` is too wide."""
+    if not right:
+        return left
+    if len(left) < width:
+        return f"{left:<{width}} {right}"
+    return f"{left}\n{'':<{width}} {right}"
+
+def _documented(function: Any) -> Any:
+    function.__doc__ = overview()
+    return function
 
 
-_connect_parser = argparse.ArgumentParser(prog="%mcp connect", add_help=False, exit_on_error=False)
-_connect_parser.add_argument("name", nargs="?")
-_connect_parser.add_argument("target", nargs="?")
-_connect_parser.add_argument("--config")
-_connect_parser.add_argument("--header", action="append")
-_connect_parser.add_argument("--env", action="append")
-_connect_parser.add_argument("--cwd")
-_connect_parser.add_argument("--timeout", type=float)
-_connect_parser.add_argument("--protocol")
-_connect_parser.add_argument("--transport")
-_connect_parser.add_argument("--sampling", choices=(*HANDLER_CHOICES, "none"))
-_connect_parser.add_argument("--elicitation", choices=(*HANDLER_CHOICES, "none"))
-_connect_parser.add_argument("--roots", action="append")
-
+# -- the magics ------------------------------------------------------------------------------
 
 @magics_class
 class MCPMagics(Magics):
@@ -126,34 +312,11 @@ class MCPMagics(Magics):
 
     @magic_arguments()
     @argument("-o", "--output", metavar="VAR", help="also store the result in the variable VAR")
-    @argument("command", help="what to do: " + ", ".join(SUBCOMMANDS))
-    @argument("words", nargs=argparse.REMAINDER, help="the command's own arguments")
+    @argument("command", help="what to do: " + ", ".join(COMMANDS))
+    @argument("words", nargs=argparse.REMAINDER, help="the command's own arguments (%%mcp COMMAND --help)")
     @line_magic
+    @_documented
     def mcp(self, line: str) -> Any:
-        """Work with MCP servers from a notebook.
-
-        %mcp connect NAME [options] -- COMMAND ARGS...   start a stdio server
-        %mcp connect NAME [options] URL                  connect over Streamable HTTP
-        %mcp connect NAME [demo:SYSTEM | CONFIG-NAME]    a demo, or an entry of the config file
-        %mcp connect --config PATH                       every server in a config file
-            options: --header K=V, --env K=V, --cwd DIR, --timeout SECONDS,
-                     --protocol 2025-11-25|2026-07-28, --transport http|sse, --config PATH,
-                     --sampling/--elicitation ask|accept-defaults|decline|none, --roots PATH
-        %mcp servers                                     the open connections
-        %mcp tools|resources|templates|prompts [NAME]    what a server offers
-        %mcp call [NAME.]TOOL key=value ...              call a tool (values are JSON where they parse)
-        %mcp read [NAME] URI                             read a resource
-        %mcp prompt [NAME.]PROMPT key=value ...          render a prompt
-        %mcp trace [NAME]                                the JSON-RPC messages sent and received
-        %mcp explore [NAME]                              an inspector: tools with forms, resources,
-                                                         prompts, activity, the server
-        %mcp disconnect NAME | --all                     close connections
-
-        %%mcp call [NAME.]TOOL                           the cell body is a JSON object of arguments
-
-        `x = %mcp call ...` or `-o x` keeps the result; $var and {expr} are filled in
-        from the notebook. The NAME. prefix may be left out while one server is open.
-        """
         return self._run(line, None)
 
     @cell_magic("mcp")
@@ -163,126 +326,32 @@ class MCPMagics(Magics):
 
     def _run(self, line: str, cell: str | None) -> Any:
         try:
-            try:  # quoted like a shell: text='hello world', filters='{"a": 1}'
-                words = shlex.split(line)
-            except ValueError as error:
-                raise ConfigError(f"Cannot read the line: {error}.", hint="check the quotes.") from None
-            args = self.mcp.parser.parse_args(words)
-            if len(args.words) >= 2 and args.words[-2] in ("-o", "--output"):  # -o VAR at the end, too
-                args.output, args.words = args.words[-1], args.words[:-2]
-            handler = getattr(self, f"_do_{args.command}", None)
-            if handler is None:
-                raise ConfigError(f"Unknown command {args.command!r}.", hint="one of: " + ", ".join(SUBCOMMANDS))
-            if cell is not None and args.command != "call":
+            words = split_words(line)  # quoted like a shell: text='hello world', filters='{"a": 1}'
+            top = self.mcp.parser.parse_args(words)
+            chosen = COMMANDS.get(top.command)
+            if chosen is None:
+                raise ConfigError(f"Unknown command {top.command!r}.", hint="one of: " + ", ".join(COMMANDS))
+            if cell is not None and not chosen.takes_cell:
                 raise ConfigError("%%mcp takes only 'call' (with a JSON object of arguments as the body).")
-            result = handler(args.words, cell)
+            own, rest = top.words, None
+            if chosen.takes_rest and "--" in own:
+                at = own.index("--")
+                own, rest = own[:at], own[at + 1:]
+            args = chosen.parser.parse_intermixed_args(own)  # flags before, between or after positionals
+            args.rest = rest
+            result = chosen.run(args, cell)
+        except _HelpShown:
+            return None
         except (MCPNBError, argparse.ArgumentError) as error:
             if self.show_tracebacks:
                 raise
             raise MagicFailed(error) from None
-        except SystemExit:  # argparse's own complaints were printed already
+        except SystemExit:  # the top-level parser's own complaints were printed already
             raise MagicFailed(ConfigError("Could not read the command line.", hint="see %mcp?")) from None
-        if args.output:
-            self.shell.user_ns[args.output] = result
+        output = args.output or top.output
+        if output:
+            self.shell.user_ns[output] = result
         return result
-
-    # -- subcommands -------------------------------------------------------------------
-
-    def _do_connect(self, words: list[str], _cell: str | None) -> Any:
-        command: list[str] | None = None
-        if "--" in words:
-            at = words.index("--")
-            words, command = words[:at], words[at + 1:]
-        options, unknown = _connect_parser.parse_known_args(words)
-        if unknown:
-            raise ConfigError(f"Unknown for connect: {' '.join(unknown)}.", hint="see %mcp? for the options.")
-        kwargs: dict[str, Any] = {
-            "config": options.config, "headers": _pairs(options.header, "--header") or None,
-            "env": _pairs(options.env, "--env") or None, "cwd": options.cwd, "timeout": options.timeout,
-            "protocol": options.protocol, "transport": options.transport}
-        for handler in ("sampling", "elicitation"):
-            chosen = getattr(options, handler)
-            if chosen is not None:
-                kwargs[handler] = None if chosen == "none" else chosen
-        if options.roots:
-            kwargs["roots"] = None if options.roots == ["none"] else options.roots
-        if options.name is None:
-            if not options.config:
-                raise ConfigError("Say which server to connect.", hint="%mcp connect NAME ... (see %mcp?).")
-            return [connect(name, name=name, **kwargs) for name in config_files.load_config(options.config)]
-        if command is not None:
-            if not command:
-                raise ConfigError("Nothing after '--'.", hint="%mcp connect NAME -- COMMAND ARGS...")
-            target: Any = command
-        else:
-            target = options.target or options.name
-        return connect(target, name=options.name, **kwargs)
-
-    def _do_servers(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        rows = [{"name": s.name, "transport": s.target.describe(), "protocol": s.info.protocol_version,
-                 "era": s.info.era, "alive": s.alive} for s in servers()]
-        return pd.DataFrame(rows, columns=["name", "transport", "protocol", "era", "alive"])
-
-    def _listing(self, kind: str, words: list[str]) -> pd.DataFrame:
-        server = find_server(words[0] if words else None)
-        items = getattr(server, kind)
-        return listing_frame(kind, items)
-
-    def _do_tools(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        return self._listing("tools", words)
-
-    def _do_resources(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        return self._listing("resources", words)
-
-    def _do_templates(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        return self._listing("templates", words)
-
-    def _do_prompts(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        return self._listing("prompts", words)
-
-    def _do_call(self, words: list[str], cell: str | None) -> Any:
-        if not words:
-            raise ConfigError("Say which tool to call.", hint="%mcp call [NAME.]TOOL key=value ...")
-        server, tool = split_target(words[0])
-        arguments = parse_arguments(words[1:])
-        if cell is not None and cell.strip():
-            try:
-                body = json.loads(cell)
-            except ValueError as error:
-                raise ConfigError(f"The cell body is not JSON: {error}.") from None
-            if not isinstance(body, dict):
-                raise ConfigError("The cell body must be a JSON object of arguments.")
-            arguments = {**body, **arguments}
-        return server.call(tool, arguments)
-
-    def _do_read(self, words: list[str], _cell: str | None) -> Any:
-        if not words or len(words) > 2:
-            raise ConfigError("Say which resource to read.", hint="%mcp read [NAME] URI")
-        server = find_server(words[0] if len(words) == 2 else None)
-        return server.read(words[-1])
-
-    def _do_prompt(self, words: list[str], _cell: str | None) -> Any:
-        if not words:
-            raise ConfigError("Say which prompt to render.", hint="%mcp prompt [NAME.]PROMPT key=value ...")
-        server, name = split_target(words[0])
-        return server.prompt(name, {k: v if isinstance(v, str) else json.dumps(v)
-                                    for k, v in parse_arguments(words[1:]).items()})
-
-    def _do_trace(self, words: list[str], _cell: str | None) -> pd.DataFrame:
-        return find_server(words[0] if words else None).trace
-
-    def _do_explore(self, words: list[str], _cell: str | None) -> Any:
-        return find_server(words[0] if words else None).explore()
-
-    def _do_disconnect(self, words: list[str], _cell: str | None) -> None:
-        if words == ["--all"]:
-            close_all()
-        elif len(words) == 1:
-            find_server(words[0]).close()
-        else:
-            raise ConfigError("Say which connection to close.", hint="%mcp disconnect NAME, or --all")
-
-    # -- tab completion ----------------------------------------------------------------
 
     def complete(self, _shell: Any, event: Any) -> list[str]:
         """Candidates for the word being typed after %mcp."""
@@ -293,54 +362,72 @@ class MCPMagics(Magics):
             return []
 
 
+# -- tab completion, made from the parsers -----------------------------------------------------
+
 def completions(line: str) -> list[str]:
-    """What can come next on a %mcp line (subcommands, NAME.TOOL, argument names)."""
+    """What can come next on a %mcp line: subcommands, flags, flag choices, servers, NAME.TOOL,
+    argument names."""
     words = shlex.split(line, posix=True) if line.strip() else []
     if line.endswith(" "):
         words.append("")
     words = words[1:] if words and words[0].lstrip("%") == "mcp" else words
     if len(words) <= 1:
-        return [c for c in SUBCOMMANDS if c.startswith(words[0] if words else "")]
-    command, typed = words[0], words[-1]
-    open_servers = servers()
-    if command in ("tools", "resources", "templates", "prompts", "read", "trace", "explore", "disconnect") \
-            and len(words) == 2:
-        return [s.name for s in open_servers if s.name.startswith(typed)] + (["--all"] if command == "disconnect" else [])
-    if command in ("call", "prompt"):
-        kind = "tools" if command == "call" else "prompts"
-        if len(words) == 2:
-            found = [f"{s.name}.{item.name}" for s in open_servers for item in getattr(s, kind)]
-            if len(open_servers) == 1:
-                found += [item.name for item in getattr(open_servers[0], kind)]
-            return [c for c in found if c.startswith(typed)]
-        if "=" not in typed:
-            server, name = split_target(words[1])
-            item = getattr(server, kind)[name]
-            names = item.parameters if command == "call" else [a.name for a in item.arguments]
-            given = {w.split("=", 1)[0] for w in words[2:-1]}
-            return [f"{n}=" for n in names if n.startswith(typed) and n not in given]
-    return []
+        return [name for name in COMMANDS if name.startswith(words[0] if words else "")]
+    chosen = COMMANDS.get(words[0])
+    if chosen is None or (chosen.takes_rest and "--" in words[1:-1]):
+        return []
+    typed, before = words[-1], words[1:-1]
+    options = {flag: action for action in chosen.parser._actions for flag in action.option_strings}
+    if before and before[-1] in options and options[before[-1]].nargs != 0:  # a flag's value
+        return [c for c in (options[before[-1]].choices or ()) if c.startswith(typed)]
+    if typed.startswith("-"):
+        return sorted(flag for flag in options if flag.startswith(typed) and flag.startswith("--"))
+    given = _positional_words(before, options)
+    action = _positional_at(chosen.parser, len(given))
+    kind = chosen.completers.get(action.dest) if action is not None else None
+    return _complete(kind, typed, given) if kind else []
 
 
-def listing_frame(kind: str, items: Any) -> pd.DataFrame:
-    """A listing as a table: names, titles, descriptions, parameters and annotation flags."""
-    rows = []
-    for item in items:
-        row: dict[str, Any] = {"name": item.name, "title": item.title, "description": item.description}
-        if kind == "tools":
-            notes = item.annotations
-            row["parameters"] = item.signature
-            row["read_only"] = getattr(notes, "read_only_hint", None)
-            row["destructive"] = getattr(notes, "destructive_hint", None)
-            row["idempotent"] = getattr(notes, "idempotent_hint", None)
-        elif kind == "resources":
-            row.update(uri=item.uri, mime_type=item.mime_type)
-        elif kind == "templates":
-            row.update(uri_template=item.uri_template, mime_type=item.mime_type)
+def _positional_words(words: list[str], options: dict[str, argparse.Action]) -> list[str]:
+    """The words that are not flags or flag values."""
+    found, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in options:
+            skip = options[word].nargs != 0
         else:
-            row["arguments"] = item.signature
-        rows.append(row)
-    return pd.DataFrame(rows)
+            found.append(word)
+    return found
+
+
+def _positional_at(parser: argparse.ArgumentParser, taken: int) -> argparse.Action | None:
+    """The positional that the next word fills, after ``taken`` positional words."""
+    for action in (a for a in parser._actions if not a.option_strings):
+        width = 1 if action.nargs in (None, "?") else taken + 1  # "*" and "+" take the rest
+        if taken < width:
+            return action
+        taken -= width
+    return None
+
+
+def _complete(kind: str, typed: str, given: list[str]) -> list[str]:
+    """Candidates of one kind: server names, [NAME.]TOOL or PROMPT, or the named one's argument names."""
+    open_now = _open_servers()
+    if kind == SERVER:
+        return [s.name for s in open_now if s.name.startswith(typed)]
+    if kind.endswith("="):  # argument names of the tool or prompt named first
+        if "=" in typed or not given:
+            return []
+        server, name = split_target(given[0])
+        item = getattr(server, kind[:-1])[name]
+        names = item.parameters if kind == "tools=" else [a.name for a in item.arguments]
+        named = {word.split("=", 1)[0] for word in given[1:]}
+        return [f"{n}=" for n in names if n.startswith(typed) and n not in named]
+    found = [f"{s.name}.{item.name}" for s in open_now for item in getattr(s, kind)]
+    if len(open_now) == 1:
+        found += [item.name for item in getattr(open_now[0], kind)]
+    return [c for c in found if c.startswith(typed)]
 
 
 def load(shell: Any) -> None:
@@ -349,4 +436,3 @@ def load(shell: Any) -> None:
     shell.register_magics(magics)
     shell.set_hook("complete_command", magics.complete, str_key="%mcp")
     shell.set_hook("complete_command", magics.complete, str_key="%%mcp")
-
