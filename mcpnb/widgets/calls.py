@@ -4,31 +4,42 @@ result as a table, as JSON and as the raw content.
 The call runs on mcpnb's loop (``runtime.submit``), so the kernel stays free
 and several cards can run at once. Progress notifications move the bar;
 Cancel cancels the request, and the SDK sends ``notifications/cancelled``.
+
+The card's state is a traitlet (``state``, with ``result`` and ``error`` set
+before it changes), so the explorer and tests can ``observe`` it.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
+import traitlets
 
 from .. import render, runtime
 from ..errors import MCPNBError, NotTabular
-from ..magics import call_line
+from ..line import call_line
 from .progress import move_bar
 
-__all__ = ["CallCard"]
+if TYPE_CHECKING:
+    from ..results import ToolResult
+    from ..server import Server
+
+__all__ = ["CallCard", "result_views"]
 
 
-class CallCard:
-    """The widget for one call; ``state`` is running, done, error, failed or cancelled."""
+class CallCard(traitlets.HasTraits):
+    """The widget for one call, with its state: running, then done, error, failed or cancelled."""
 
-    def __init__(self, server: Any, tool: str, arguments: dict[str, Any]) -> None:
+    state = traitlets.Enum(("running", "done", "error", "failed", "cancelled"), default_value="running",
+                           help="running; done (a result), error (the tool reported one), failed, cancelled")
+    result = traitlets.Any(None, allow_none=True, help="the ToolResult, once done or error")
+    error = traitlets.Any(None, allow_none=True, help="the exception, once failed")
+
+    def __init__(self, server: Server, tool: str, arguments: dict[str, Any]) -> None:
+        super().__init__()
         self.server, self.tool, self.arguments = server, tool, dict(arguments)
-        self.state = "running"
-        self.result: Any = None
-        self.error: BaseException | None = None
         self.started = time.monotonic()
         self.title = w.Label(value=call_line(server.name, tool, arguments).removeprefix("%mcp call "))
         self.status = w.Label(value="running")
@@ -41,7 +52,7 @@ class CallCard:
                               self.output],
                              layout=w.Layout(border="1px solid #ccc", padding="4px", margin="3px 0"))
         self.widget.add_class("mcpnb-call")
-        self.job = runtime.submit(server._call(tool, self.arguments, progress=self._progress))
+        self.job = runtime.submit(server.session.call(tool=tool, arguments=self.arguments, progress=self._progress))
         self.job.add_done_callback(lambda _: runtime.on_ui(self._finished))
 
     def _progress(self, done: float, total: float | None, message: str | None) -> None:
@@ -79,7 +90,7 @@ class CallCard:
         if self.bar.layout.display == "":
             self.bar.value = self.bar.max
         self._show(result_views(result))
-        self.state = "error" if result.is_error else "done"  # last: whoever waits on state sees it all
+        self.state = "error" if result.is_error else "done"  # observers of state see the card complete
 
     def _show(self, views: list[tuple[str, w.Widget]]) -> None:
         self.output.children = [view for _, view in views]
@@ -87,7 +98,7 @@ class CallCard:
         self.output.layout.display = ""
 
 
-def result_views(result: Any) -> list[tuple[str, w.Widget]]:
+def result_views(result: ToolResult) -> list[tuple[str, w.Widget]]:
     """A tool result's tabs: Table (when it is tabular), JSON (its data), Raw (every content block)."""
     views: list[tuple[str, w.Widget]] = []
     if not result.is_error:

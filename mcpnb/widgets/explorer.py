@@ -20,18 +20,22 @@ Server strings reach the page only through ``render`` or as widget text.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 from mcp.shared.uri_template import UriTemplate
 
 from .. import render, runtime
 from ..errors import MCPNBError
-from ..magics import call_line
-from ..server import _LOG_LEVELS, _severity
+from ..events import LOG_LEVELS, severity
+from ..line import call_line
+from ..schema import check_arguments
 from .calls import CallCard
 from .form import SchemaForm
+
+if TYPE_CHECKING:
+    from ..server import Server
 
 __all__ = ["Explorer"]
 
@@ -41,9 +45,10 @@ KEEP_CALLS = 10  # call cards kept per explorer, newest first
 class Explorer:
     """``server.explore()``: display it (it is a widget), or use its parts from Python."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Server) -> None:
         runtime.note_caller()
         self.server = server
+        self.session = server.session
         self._open = True
         self.status = w.Label(value="")
         self.inbox = w.VBox([])
@@ -62,8 +67,8 @@ class Explorer:
         self.widget = w.VBox([head, self.inbox, self.tabs])
         self.widget.add_class("mcpnb-explorer")
         self._refresh_pending = threading.Lock()
-        server._answers.asker.add_inbox(self)
-        server._watchers.append(self._on_event)
+        self.session.answers.asker.add_inbox(self)
+        self.session.events.watch(self._on_event)
         self.reload()
 
     # -- display -------------------------------------------------------------------------
@@ -84,13 +89,12 @@ class Explorer:
 
     def close(self) -> None:
         self._open = False
-        if self._on_event in self.server._watchers:
-            self.server._watchers.remove(self._on_event)
+        self.session.events.unwatch(self._on_event)
         self.widget.close()
 
     # -- talking to the server without blocking the kernel ------------------------------
 
-    def run(self, coro: Any, then: Callable[[Any], None], what: str) -> Any:
+    def run(self, coro: Coroutine[Any, Any, Any], then: Callable[[Any], None], what: str) -> runtime.Job:
         """Run ``coro`` on mcpnb's loop; ``then(result)`` on the kernel's thread, errors to the status line."""
         job = runtime.submit(coro)
 
@@ -149,16 +153,18 @@ class _ToolsTab:
         self.code.add_class("mcpnb-code")
         self.calls = w.VBox([])
         self.cards: list[CallCard] = []
+        self.running = w.Label(value="")  # how many of the cards still wait for their server
         self.search.observe(lambda _: self._filter(), names="value")
         self.choice.observe(lambda _: self._pick(), names="value")
         self.call_button.on_click(lambda _: self.call())
         self.code_button.on_click(lambda _: self.copy_as_code())
-        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button]), self.message,
+        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button, self.running]),
+                        self.message,
                         self.code, self.calls], layout=w.Layout(padding="0 0 0 12px", width="100%"))
         self.widget = w.HBox([w.VBox([self.search, self.choice]), right])
 
     def load(self) -> None:
-        self.explorer.run(self.explorer.server._listing("tools"), self._loaded, "Listing tools")
+        self.explorer.run(self.explorer.session.listing(kind="tools"), self._loaded, "Listing tools")
 
     def _loaded(self, tools: Any) -> None:
         self.tools = list(tools)
@@ -198,8 +204,6 @@ class _ToolsTab:
         return self.form
 
     def _checked_arguments(self) -> dict[str, Any] | None:
-        from ..schema import check_arguments
-
         tool = self.selected
         if tool is None or self.form is None:
             return None
@@ -223,7 +227,13 @@ class _ToolsTab:
         card = CallCard(self.explorer.server, self.choice.value, arguments)
         self.cards = [card, *self.cards][:KEEP_CALLS]
         self.calls.children = [c.widget for c in self.cards]
+        card.observe(lambda _: self._count_running(), names="state")
+        self._count_running()
         return card
+
+    def _count_running(self) -> None:
+        running = sum(card.state == "running" for card in self.cards)
+        self.running.value = f"{running} call{'s' if running != 1 else ''} running" if running else ""
 
     def copy_as_code(self) -> str:
         """The magic line and the Python call for the form as filled in."""
@@ -272,12 +282,12 @@ class _CompletingFields:
 
     def _typed(self, name: str) -> None:
         self.on_change()
-        if not self.explorer.server.info.capabilities.completions:
+        if not self.explorer.session.info.capabilities.completions:
             return
         field = self.fields[name]
         context = {k: v for k, v in self.values.items() if k != name}
         ref = self.ref
-        self.explorer.run(self.explorer.server._complete(ref, name, field.value, context),
+        self.explorer.run(self.explorer.session.complete(ref=ref, argument=name, value=field.value, context=context),
                           lambda found: self._suggest(name, ref, field, found), "Completing")
 
     def _suggest(self, name: str, ref: Any, field: w.Combobox, found: Any) -> None:
@@ -308,9 +318,9 @@ class _ResourcesTab:
                               w.HBox([w.Label("URI:"), self.uri]), self.read_template_button, self.result])
 
     def load(self) -> None:
-        server = self.explorer.server
-        self.explorer.run(server._listing("resources"), self._loaded_resources, "Listing resources")
-        self.explorer.run(server._listing("templates"), self._loaded_templates, "Listing templates")
+        session = self.explorer.session
+        self.explorer.run(session.listing(kind="resources"), self._loaded_resources, "Listing resources")
+        self.explorer.run(session.listing(kind="templates"), self._loaded_templates, "Listing templates")
 
     def _loaded_resources(self, resources: Any) -> None:
         self.resources = list(resources)
@@ -343,13 +353,13 @@ class _ResourcesTab:
         if not uri:
             return
         self.result.value = render.text_block(f"reading {uri} ...")
-        self.explorer.run(self.explorer.server._read(uri, self.explorer.server.timeout),
+        self.explorer.run(self.explorer.session.read(uri=uri),
                           lambda found: setattr(self.result, "value", render.resource_result(found)),
                           f"Reading {uri}")
 
     def follow(self, uri: str | None) -> None:
         if uri:
-            self.explorer.run(self.explorer.server._subscribe(uri, None),
+            self.explorer.run(self.explorer.session.subscribe(uri=uri),
                               lambda _: setattr(self.explorer.status, "value", f"following {uri}"),
                               f"Following {uri}")
 
@@ -368,7 +378,7 @@ class _PromptsTab:
         self.widget = w.VBox([self.choice, self.description, self.arguments.box, self.get_button, self.result])
 
     def load(self) -> None:
-        self.explorer.run(self.explorer.server._listing("prompts"), self._loaded, "Listing prompts")
+        self.explorer.run(self.explorer.session.listing(kind="prompts"), self._loaded, "Listing prompts")
 
     def _loaded(self, prompts: Any) -> None:
         self.prompts = list(prompts)
@@ -386,8 +396,7 @@ class _PromptsTab:
     def get(self) -> None:
         name = self.choice.value
         if name:
-            server = self.explorer.server
-            self.explorer.run(server._prompt(name, self.arguments.values, server.timeout, {}),
+            self.explorer.run(self.explorer.session.prompt(name=name, arguments=self.arguments.values),
                               lambda found: setattr(self.result, "value", render.prompt_result(found)),
                               f"Getting prompt {name}")
 
@@ -395,7 +404,7 @@ class _PromptsTab:
 class _ActivityTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
-        self.level = w.Dropdown(options=_LOG_LEVELS, value="info", description="log level")
+        self.level = w.Dropdown(options=LOG_LEVELS, value="info", description="log level")
         self.logs = w.HTML(value="")
         self.events = w.HTML(value="")
         self.trace = w.HTML(value="")
@@ -410,7 +419,7 @@ class _ActivityTab:
         server = self.explorer.server
         logs = server.logs
         if len(logs):
-            logs = logs[logs["level"].map(lambda level: _severity(level) >= _severity(self.level.value))]
+            logs = logs[logs["level"].map(lambda level: severity(level) >= severity(self.level.value))]
         self.logs.value = render.table(logs.tail(200), where="server.logs") if len(logs) else "<i>none</i>"
         events = server.activity
         self.events.value = render.table(events.tail(200), where="server.activity") if len(events) else "<i>none</i>"
