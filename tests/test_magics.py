@@ -123,3 +123,28 @@ def test_connect_every_server_in_a_config_file(kernel, tmp_path):
     assert kernel.run("sorted(open_now['name'])") == "['desk', 'faulty']"
     kernel.run("answer = %mcp call faulty.echo text=configured")
     assert kernel.run("answer.text") == "'configured'"
+
+
+def test_connect_takes_every_option_as_a_flag_and_each_command_has_help(kernel):
+    kernel.run("%mcp connect desk --timeout 20 demo:helpdesk --connect-timeout 30 --log-level warning "
+               "--protocol 2025-11-25 --elicitation decline")
+    shown = kernel.run("import mcpnb\ndesk = mcpnb.servers()[0]\n"
+                       "(desk.timeout, desk.options.connect_timeout, desk.options.log_level, desk.info.era, "
+                       "desk.options.elicitation)")
+    assert shown == "(20.0, 30.0, 'warning', 'handshake', 'decline')"
+    assert kernel.run("%mcp connect quiet demo:helpdesk --log-level none --roots none\n"
+                      "mcpnb.servers()[-1].options.log_level, mcpnb.servers()[-1].roots") == "(None, [])"
+    text = kernel.run("%mcp connect --help")
+    for expected in ("usage: %mcp connect", "--connect-timeout SECONDS", "--log-level", "--header KEY=VALUE"):
+        assert expected in text
+    assert "usage: %mcp call" in kernel.run("%mcp call -h")
+    reply = kernel.reply(kernel.start("%mcp connect x demo:helpdesk --log-level loud"))
+    assert reply["ename"] == "MagicFailed" and "invalid choice: 'loud'" in reply["traceback"][0]
+
+    def complete(code: str) -> list[str]:
+        return kernel.reply(kernel.client.complete(code, len(code)))["matches"]
+
+    assert "--connect-timeout" in complete("%mcp connect x --conn")
+    assert "warning" in complete("%mcp connect x --log-level war")
+    assert "--all" in complete("%mcp disconnect --a")
+    assert {"desk", "quiet"} <= set(complete("%mcp trace "))
