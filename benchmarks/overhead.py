@@ -1,17 +1,24 @@
 """Per-call cost of ``Server.call`` against the raw SDK's ``Client.call_tool``.
 
-Both talk to the same stdio server program (each its own process, as a client
-would), in this one process. Calls alternate one by one between the two, so
-that the noise of a shared machine falls on both alike; the figure is the
-ratio of the median per-call times.
+    python benchmarks/overhead.py [--calls 1500] [--blocks 5]
 
-    python benchmarks/overhead.py [--calls 2000]
+Four sides call the same tool of the same stdio server program, each with a
+server process of its own, in this one process:
 
-mcpnb's side includes everything a user's call does: argument validation
-against the input schema, the hop to mcpnb's event-loop thread and back, a
-progress token (so a progress bar can show; the raw call sends none), and
-wrapping the result. The last column is the same call with ``progress=False``,
-which shows what the progress token costs. Target: a ratio of at most 1.10.
+- raw: the SDK's ``Client.call_tool``;
+- raw again: a second raw client, the control (its ratio shows what noise and
+  position alone do; it should read 1.00);
+- mcpnb: ``Server.call`` as a notebook cell uses it: argument validation, the
+  hop to mcpnb's loop thread and back, a progress token (so a bar can show; the
+  raw call sends none), the result wrapped;
+- progress=False: the same without the progress token.
+
+Each round makes one call per side, and the order rotates from round to round,
+so no side always follows another (over stdio a call right after another to
+the same server process runs faster). A figure is the ratio of the median
+per-call time of a side to the raw side's; the spread is the lowest and
+highest of the same ratio taken over ``--blocks`` consecutive blocks of rounds.
+Target: mcpnb at most 1.10.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import asyncio
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
@@ -33,47 +42,75 @@ SERVERS = {
                             {"text": "hello"}),
     "helpdesk get_order": ([sys.executable, "-m", "mcpnb.demo", "helpdesk"], "get_order", {"order_id": 42}),
 }
+SIDES = ("raw", "raw again", "mcpnb", "progress=False")
 
 
-async def measure(argv: list[str], tool: str, arguments: dict, calls: int) -> tuple[float, float, float]:
-    """Median seconds per call of each side, calls alternating one by one."""
-    raw_times: list[float] = []
-    mcpnb_times: list[float] = []
-    quiet_times: list[float] = []
-    clock = time.perf_counter
-    server = mcpnb.connect(argv, name="bench")
-    async with Client(StdioServerParameters(command=argv[0], args=argv[1:])) as client:
-        await client.list_tools()  # both sides start with the tool listing in hand
-        server.tools
-        for _ in range(20):  # warm up both
-            await client.call_tool(tool, arguments)
-            server.call(tool, arguments)
-        for _ in range(calls):
-            started = clock()
-            await client.call_tool(tool, arguments)
-            middle = clock()
-            # The sync API, as a notebook cell uses it. (It blocks this loop, which is idle meanwhile.)
-            server.call(tool, arguments)
-            after = clock()
-            server.call(tool, arguments, progress=False)
-            raw_times.append(middle - started)
-            mcpnb_times.append(after - middle)
-            quiet_times.append(clock() - after)
-    server.close()
-    return statistics.median(raw_times), statistics.median(mcpnb_times), statistics.median(quiet_times)
+async def measure(argv: list[str], tool: str, arguments: dict[str, Any], calls: int) -> dict[str, list[float]]:
+    """Per-call seconds of each side, round by round, the order rotating."""
+    params = StdioServerParameters(command=argv[0], args=argv[1:])
+    loud = mcpnb.connect(argv, name="bench")
+    quiet = mcpnb.connect(argv, name="bench-quiet")
+    async with Client(params) as raw, Client(params) as control:
+        for client in (raw, control):
+            await client.list_tools()  # every side starts with the tool listing in hand
+        loud.tools, quiet.tools
+
+        async def raw_call() -> None:
+            await raw.call_tool(tool, arguments)
+
+        async def control_call() -> None:
+            await control.call_tool(tool, arguments)
+
+        async def mcpnb_call() -> None:
+            loud.call(tool, arguments)  # the sync API, as a cell uses it (this loop is idle meanwhile)
+
+        async def quiet_call() -> None:
+            quiet.call(tool, arguments, progress=False)
+
+        sides: list[tuple[str, Callable[[], Any]]] = list(zip(SIDES, (raw_call, control_call, mcpnb_call,
+                                                                      quiet_call)))
+        for _ in range(20):  # warm up every side
+            for _, call in sides:
+                await call()
+        times: dict[str, list[float]] = {name: [] for name in SIDES}
+        clock = time.perf_counter
+        for round_number in range(calls):
+            shift = round_number % len(sides)
+            for name, call in sides[shift:] + sides[:shift]:
+                started = clock()
+                await call()
+                times[name].append(clock() - started)
+    loud.close()
+    quiet.close()
+    return times
+
+
+def ratios(times: dict[str, list[float]], blocks: int) -> dict[str, tuple[float, float, float]]:
+    """Each side's ratio of medians to the raw side: over all rounds, and the lowest and highest over blocks."""
+    rounds = len(times["raw"])
+    size = max(1, rounds // blocks)
+    found = {}
+    for name in SIDES:
+        whole = statistics.median(times[name]) / statistics.median(times["raw"])
+        parts = [statistics.median(times[name][i:i + size]) / statistics.median(times["raw"][i:i + size])
+                 for i in range(0, rounds - size + 1, size)]
+        found[name] = (whole, min(parts), max(parts))
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=2000, help="calls per side")
+    parser.add_argument("--calls", type=int, default=1500, help="rounds (one call per side each)")
+    parser.add_argument("--blocks", type=int, default=5, help="blocks of rounds for the spread")
     args = parser.parse_args()
-    print(f"{'server':24} {'raw SDK call_tool':>18} {'mcpnb Server.call':>18} {'ratio':>7} "
-          f"{'progress=False':>15} {'ratio':>7}")
+    print(f"{'server':22} {'raw median':>11}   " + "   ".join(f"{name:>20}" for name in SIDES[1:]))
     for label, (argv, tool, arguments) in SERVERS.items():
-        raw, ours, quiet = asyncio.run(measure(argv, tool, arguments, args.calls))
-        print(f"{label:24} {raw * 1e6:15.0f} us {ours * 1e6:15.0f} us {ours / raw:7.3f} "
-              f"{quiet * 1e6:12.0f} us {quiet / raw:7.3f}")
-    print(f"target: ratio <= 1.10 (medians of {args.calls} alternating calls a side, same process, same server program)")
+        times = asyncio.run(measure(argv, tool, arguments, args.calls))
+        found = ratios(times, args.blocks)
+        cells = [f"{found[name][0]:.3f} ({found[name][1]:.2f}-{found[name][2]:.2f})" for name in SIDES[1:]]
+        print(f"{label:22} {statistics.median(times['raw']) * 1e6:8.0f} us   " + "   ".join(f"{c:>20}" for c in cells))
+    print(f"ratios to the raw median (lowest-highest over {args.blocks} blocks); {args.calls} rounds, the order "
+          "rotating, each side its own server process. Target: mcpnb <= 1.10; 'raw again' is the control.")
 
 
 if __name__ == "__main__":
