@@ -94,14 +94,14 @@ def test_connect_options_are_one_validated_value_with_secrets_masked():
 def test_a_config_entry_sets_options_and_keywords_win(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "mcp.json").write_text(json.dumps({"mcpServers": {
-        "desk": {"command": FAULTY[0], "args": FAULTY[1:], "timeout": 0.5, "protocol": "2025-11-25",
+        "desk": {"command": FAULTY[0], "args": FAULTY[1:], "timeout": 3, "protocol": "2025-11-25",
                  "log_level": "none", "disabled": False},
         "wrong": {"command": FAULTY[0], "timeout": "soon"},
     }}))
     desk = mcpnb.connect("desk")
-    assert (desk.timeout, desk.info.era, desk.options.log_level) == (0.5, "handshake", None)
-    with pytest.raises(mcpnb.RequestTimeout, match="within 0.5 s"):
-        desk.call("slow", seconds=5)
+    assert (desk.timeout, desk.info.era, desk.options.log_level) == (3, "handshake", None)
+    with pytest.raises(mcpnb.RequestTimeout, match="within 3 s"):
+        desk.call("slow", seconds=10, progress=False)
     patient = mcpnb.connect("desk", name="patient", timeout=30)
     assert patient.timeout == 30 and patient.info.era == "handshake"
     again = mcpnb.connect("desk", name="again", options=patient.options.replace(name=None))
