@@ -24,7 +24,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class ConfigEntry:
 
     name: str
     source: Path
-    values: Mapping[str, Any]
+    values: Mapping[str, Any] = field(repr=False)  # env and header values are secrets
 
 
 def candidate_paths() -> list[Path]:

@@ -23,9 +23,9 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -79,6 +79,9 @@ class Target:
     source: str | None = None  # where it came from, e.g. "config ./mcp.json"
     plain_env: tuple[str, ...] = ()  # env keys whose values are not secret (paths mcpnb passes on)
     entry: config_files.ConfigEntry | None = None  # the config entry it was made from (its options too)
+
+    def __repr__(self) -> str:  # the fields hold secrets (env and header values); describe() masks them
+        return f"<Target {self.name!r} {self.describe()}>"
 
     def describe(self) -> str:
         """One line saying what this connects to, with every secret masked."""

@@ -13,6 +13,7 @@ import pytest
 import mcpnb
 from mcpnb import runtime
 from mcpnb.events import Events
+from mcpnb.targets import resolve
 
 from .conftest import FAULTY
 
@@ -76,6 +77,8 @@ def test_a_server_log_below_the_level_is_not_kept(helpdesk):
 def test_connect_options_are_one_validated_value_with_secrets_masked():
     options = mcpnb.ConnectOptions(headers={"Authorization": "Bearer s3cret-token"}, timeout=5, log_level=None)
     assert "s3cret" not in repr(options) and "Authorization" in repr(options) and "timeout=5" in repr(options)
+    target = resolve(FAULTY, mcpnb.ConnectOptions(env={"TOKEN": "s3cret-token"}))
+    assert "s3cret" not in repr(target) and "TOKEN" in repr(target)
     assert options.changes() == {"headers": {"Authorization": "Bearer s3cret-token"}, "timeout": 5,
                                  "log_level": None}
     with pytest.raises(mcpnb.ConfigError, match="connect_timeout= must be a positive number"):
