@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 import pytest
+import traitlets
 
 import mcpnb
 from mcpnb.handlers import ElicitationRequest, SamplingRequest
@@ -117,6 +118,25 @@ def test_a_call_card_shows_progress_and_the_cancel_button_cancels(demo_data, tmp
     second.cancel.click()
     wait_for(lambda: second.state == "cancelled")
     assert server.call("echo", text="still usable").text == "still usable"
+
+
+def test_the_explorer_observes_each_cards_state(demo_data):
+    """A card's state is a traitlet: observers hear every change, and the tools tab counts running calls."""
+    explorer = mcpnb.connect(FAULTY, name="faulty").explore()
+    wait_for(lambda: explorer.tools_tab.tools)
+    explorer.tools_tab.select("slow").fields["seconds"].control.value = "30"
+    card = explorer.tools_tab.call()
+    heard: list[str] = []
+    card.observe(lambda change: heard.append(change["new"]), names="state")
+    second = explorer.tools_tab.call()
+    assert explorer.tools_tab.running.value == "2 calls running"
+    card.cancel.click()
+    wait_for(lambda: heard == ["cancelled"])
+    wait_for(lambda: explorer.tools_tab.running.value == "1 call running")
+    second.cancel.click()
+    wait_for(lambda: explorer.tools_tab.running.value == "")
+    with pytest.raises(traitlets.TraitError):
+        card.state = "finished"  # not a state a card can be in
 
 
 def test_templates_expand_by_rfc_6570_and_complete(demo_data):
