@@ -22,6 +22,7 @@ its own, at module level; ``tests/test_imports.py`` checks this::
     5 session     catalog, subscriptions, session
     6 server      registry, server
     7 surface     magics, widgets/*
+    8 package     this file: the public names (and %load_ext, which loads the magics lazily)
 
 Three imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
@@ -44,8 +45,7 @@ from .version import __version__
 
 def load_ipython_extension(shell):  # noqa: ANN001, ANN201  (IPython's hook)
     """``%load_ext mcpnb``: register %mcp, %%mcp and their tab completion."""
-    # Upward and lazy on purpose: IPython loads the magics, never the library itself.
-    from .magics import load
+    from .magics import load  # lazily: scripts that use the library never import IPython's magics
 
     load(shell)
 
