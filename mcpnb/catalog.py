@@ -34,7 +34,7 @@ class Kind:
 
     name: str  # as the person says it: server.tools, %mcp tools
     singular: str  # in messages: "no tool 'x'"
-    item: type  # the listings class made from each SDK item
+    item: type[Tool] | type[Resource] | type[ResourceTemplate] | type[Prompt]  # made from each SDK item
     key: str  # the field items are looked up by
     method: str  # the SDK Client's list method
     attribute: str  # the page's attribute holding the items
@@ -57,7 +57,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
 
 def list_change_flags(capabilities: types.ServerCapabilities) -> dict[str, bool]:
     """listen() filter flags for the lists the server says can change (empty: none can)."""
-    flags = {}
+    flags: dict[str, bool] = {}
     for kind in KINDS.values():
         declared = getattr(capabilities, kind.capability, None)
         flags[kind.listen_flag] = flags.get(kind.listen_flag, False) or bool(declared and declared.list_changed)

@@ -168,12 +168,12 @@ def _servers(_args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
 
 
 def _listing_command(kind: str) -> None:
-    @command(kind, [f"[NAME]  the {kind} a server offers, as a table"],
-             arg("server", nargs="?", help="an open server (default: the only one)", complete=SERVER))
     def show(args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
         return getattr(find_server(args.server), kind).df
 
-    show.__doc__ = f"The {kind} a server offers, as a table."
+    show.__doc__ = f"The {kind} a server offers, as a table (the listing's .df)."
+    command(kind, [f"[NAME]  the {kind} a server offers, as a table"],
+            arg("server", nargs="?", help="an open server (default: the only one)", complete=SERVER))(show)
 
 
 for _kind in ("tools", "resources", "templates", "prompts"):
@@ -250,12 +250,12 @@ def _disconnect(args: argparse.Namespace, _cell: str | None) -> None:
 # -- finding servers ---------------------------------------------------------------------
 
 def _open_servers() -> list[Server]:
-    return registry.servers()  # type: ignore[return-value]  (the registry holds Servers)
+    return registry.servers()
 
 
 def find_server(name: str | None, *, which: str = "name one") -> Server:
     """The open server ``name``, or the only one open."""
-    return registry.find(name, which=which)  # type: ignore[return-value]
+    return registry.find(name, which=which)
 
 
 def split_target(text: str) -> tuple[Server, str]:

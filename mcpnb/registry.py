@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import atexit
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import anyio
 
 from . import runtime
 from .connection import close_every_link
 from .errors import ConfigError
-from .session import Session
 
-__all__ = ["servers", "close_all", "register", "unregister", "replace_older", "find", "Registered"]
+if TYPE_CHECKING:
+    from .server import Server
 
+__all__ = ["servers", "close_all", "register", "unregister", "replace_older", "find"]
 
-class Registered(Protocol):
-    """What the registry keeps: a named connection with its session (a ``Server``)."""
-
-    name: str
-    session: Session
-
-
-_registry: dict[str, Registered] = {}
+_registry: dict[str, Server] = {}
 _lock = threading.Lock()
 
 
-def register(server: Registered) -> list[Registered]:
+def register(server: Server) -> list[Server]:
     """Record ``server`` under its name; return the connections it replaces (to be closed)."""
     with _lock:
         old = _registry.pop(server.name, None)  # re-inserted: the newest goes last
@@ -41,19 +35,19 @@ def register(server: Registered) -> list[Registered]:
     return [old] if old is not None and old is not server else []
 
 
-def unregister(server: Registered) -> None:
+def unregister(server: Server) -> None:
     with _lock:
         if _registry.get(server.name) is server:
             del _registry[server.name]
 
 
-def servers() -> list[Registered]:
+def servers() -> list[Server]:
     """The open connections, oldest first."""
     with _lock:
         return list(_registry.values())
 
 
-def find(name: str | None = None, *, which: str = "name one") -> Registered:
+def find(name: str | None = None, *, which: str = "name one") -> Server:
     """The open connection ``name``, or the only one open (``which`` says what to do when several are)."""
     open_now = {server.name: server for server in servers()}
     if name is None:
@@ -67,7 +61,7 @@ def find(name: str | None = None, *, which: str = "name one") -> Registered:
     return open_now[name]
 
 
-async def replace_older(server: Registered) -> None:
+async def replace_older(server: Server) -> None:
     """Register a newly opened connection and close the one it replaces."""
     for old in register(server):
         await old.session.close(replaced_by=server.name)

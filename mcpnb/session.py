@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 import anyio
 import mcp_types as types
+from mcp.shared.dispatcher import ProgressFnT
 
 from . import runtime
 from .catalog import KINDS, Catalog, list_change_flags
@@ -395,7 +396,7 @@ async def _set_log_level(link: Link, level: str) -> None:
         pass  # a server that says it logs but refuses the level: carry on without its messages
 
 
-def _progress_callback(wanted: Any, bar: Progress | None) -> Callable[..., Awaitable[None]] | None:
+def _progress_callback(wanted: Any, bar: Progress | None) -> ProgressFnT | None:
     """What the SDK calls with each progress notification: the bar, the person's callable, or nothing."""
     if bar is not None:
         async def to_bar(progress: float, total: float | None, message: str | None) -> None:
