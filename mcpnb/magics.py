@@ -163,7 +163,7 @@ def _connect(args: argparse.Namespace, _cell: str | None) -> Any:
 def _servers(_args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
     """The open connections: name, transport, protocol, era, alive."""
     rows = [{"name": s.name, "transport": s.target.describe(), "protocol": s.info.protocol_version,
-             "era": s.info.era, "alive": s.alive} for s in _open_servers()]
+             "era": s.info.era, "alive": s.alive} for s in registry.servers()]
     return pd.DataFrame(rows, columns=["name", "transport", "protocol", "era", "alive"])
 
 
@@ -249,18 +249,12 @@ def _disconnect(args: argparse.Namespace, _cell: str | None) -> None:
 
 # -- finding servers ---------------------------------------------------------------------
 
-def _open_servers() -> list[Server]:
-    return registry.servers()
-
-
-def find_server(name: str | None, *, which: str = "name one") -> Server:
-    """The open server ``name``, or the only one open."""
-    return registry.find(name, which=which)
+find_server = registry.find  # the open server NAME, or the only one open
 
 
 def split_target(text: str) -> tuple[Server, str]:
     """``NAME.TOOL`` or ``TOOL`` (while one server is open) -> (server, tool)."""
-    for server in _open_servers():
+    for server in registry.servers():
         if text.startswith(server.name + "."):
             return server, text[len(server.name) + 1:]
     return find_server(None, which=f"say which: NAME.{text}"), text
@@ -413,7 +407,7 @@ def _positional_at(parser: argparse.ArgumentParser, taken: int) -> argparse.Acti
 
 def _complete(kind: str, typed: str, given: list[str]) -> list[str]:
     """Candidates of one kind: server names, [NAME.]TOOL or PROMPT, or the named one's argument names."""
-    open_now = _open_servers()
+    open_now = registry.servers()
     if kind == SERVER:
         return [s.name for s in open_now if s.name.startswith(typed)]
     if kind.endswith("="):  # argument names of the tool or prompt named first

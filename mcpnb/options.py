@@ -207,7 +207,7 @@ class ConnectOptions:
     @classmethod
     def parameters(cls) -> list[inspect.Parameter]:
         """The options as keyword-only parameters, for the signature of connect() and aconnect()."""
-        hints = {name: annotation for name, annotation in inspect.get_annotations(cls).items()}
+        hints = inspect.get_annotations(cls)
         return [inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, default=item.default,
                                   annotation=hints.get(item.name, inspect.Parameter.empty))
                 for item in dataclasses.fields(cls)]
