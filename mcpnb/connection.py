@@ -23,6 +23,7 @@ import asyncio
 import copy
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,7 @@ from .errors import (
     ServerError,
     ServerStartError,
 )
-from .masking import Redactor, register_secrets
+from .masking import Redactor, redact_value, register_secrets
 from .process import ProcessWatch, StderrTail
 from .targets import Target
 from .trace import Tap, Trace
@@ -278,33 +279,42 @@ class Link:
         ``timeout`` is only used to word a timeout error; the call applies it.
         """
         client = self.require_client()
+        started = time.monotonic()
         try:
             return await make(client)
         except MCPNBError:
             raise
         except Exception as exc:
-            error = await self.translate(exc, action, timeout=timeout)
+            error = await self.translate(exc, action, timeout=timeout, started=started)
             raise error from None
         except BaseExceptionGroup as group:
             if _only_cancellation(group):
                 raise
-            error = await self.translate(group, action, timeout=timeout)
+            error = await self.translate(group, action, timeout=timeout, started=started)
             raise error from None
 
-    async def translate(self, exc: BaseException, action: str, *, timeout: float | None = None) -> MCPNBError:
-        """The one mcpnb error that says what ``exc`` means for ``action``."""
+    async def translate(self, exc: BaseException, action: str, *, timeout: float | None = None,
+                        started: float | None = None) -> MCPNBError:
+        """The one mcpnb error that says what ``exc`` means for ``action``.
+
+        The SDK raises ``MCPError`` both for its own failures (the connection
+        closed, a request timed out) and for a server's error responses, with
+        the same codes: a server may well answer -32000 or -32001 itself. So
+        they are told apart by where they came from: the connection really
+        closed, or the limit really ran out; anything else is the server's.
+        """
         leaf = _leaf(exc)
         if isinstance(leaf, MCPNBError):
             return leaf
         if isinstance(leaf, MCPError):
-            if leaf.code == types.CONNECTION_CLOSED:
+            if leaf.code == types.CONNECTION_CLOSED and await self._closed_here(leaf):
                 if self.closed:
                     return ConnectionClosed(f"{action} was stopped: the connection to {self.target.name!r} was closed.")
                 self.lost = self._lost_error(leaf)  # later calls fail fast while we wait
                 await self._settle_process()
                 self.lost = self._lost_error(leaf)
                 return copy.copy(self.lost)
-            if leaf.code == types.REQUEST_TIMEOUT:
+            if leaf.code == types.REQUEST_TIMEOUT and self._timed_out_here(leaf, timeout, started):
                 return RequestTimeout(
                     f"{action} got no answer within {_seconds(timeout, self.timeout)}; the request was cancelled.",
                     hint="the connection is still usable; pass a larger timeout= to the call or to connect().",
@@ -317,7 +327,7 @@ class Link:
             return ServerError(
                 f"{action} failed: the server answered with error {leaf.code}: {self.redact(leaf.message)}",
                 code=leaf.code,
-                data=leaf.data,
+                data=redact_value(leaf.data, self.redact),
                 hint=hint,
             )
         if isinstance(leaf, TimeoutError):
@@ -331,6 +341,28 @@ class Link:
             )
             return copy.copy(self.lost)
         return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
+
+    # -- whose error: the SDK's own, or the server's ---------------------------------------
+
+    async def _closed_here(self, error: MCPError) -> bool:
+        """Whether CONNECTION_CLOSED is the SDK saying the connection ended (not the server's answer)."""
+        if self.closed or self.client is None:
+            return True
+        if error.message != "Connection closed" or error.data is not None:
+            return False  # the SDK's own says exactly that, with no data
+        for _ in range(20):  # a failed write can be seen a moment before the reader sees the end
+            closed = _dispatcher_closed(self.client)
+            if closed is None or closed:
+                return True  # an SDK that hides its state: trust the message
+            await anyio.sleep(0.01)
+        return False
+
+    def _timed_out_here(self, error: MCPError, timeout: float | None, started: float | None) -> bool:
+        """Whether REQUEST_TIMEOUT is the SDK's own limit running out (not the server's answer)."""
+        limit = timeout if timeout is not None else self.timeout
+        if limit is None or error.data is not None or not error.message.startswith("Request "):
+            return False
+        return started is None or time.monotonic() - started >= limit * 0.9
 
     # -- errors with the process's last words ------------------------------------------
 
@@ -426,6 +458,15 @@ async def close_every_link() -> None:
 
 def _start_hint(target: Target) -> str:
     return "run the command in a terminal to see what it does: " + target.describe().removeprefix("stdio: ")
+
+
+def _dispatcher_closed(client: Client) -> bool | None:
+    """Whether the SDK client's dispatcher has shut down; None where the SDK does not tell (private state)."""
+    try:
+        closed = client.session._dispatcher._closed  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return closed if isinstance(closed, bool) else None
 
 
 def _leaf(exc: BaseException | None) -> BaseException | None:
