@@ -11,14 +11,16 @@ listing is a new row.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import mcp_types as types
 
+from . import runtime
 from .connection import Link
-from .errors import ProtocolError
+from .errors import ProtocolError, ServerWarning
 from .events import Events
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 
@@ -131,7 +133,18 @@ class Catalog:
             seen.add(cursor)
         else:
             raise ProtocolError(f"{action}: more than {MAX_PAGES} pages; stopped.")
+        self._report_duplicates(kind, items)
         return Listing(kind.singular, self.server, items, kind.key)
+
+    def _report_duplicates(self, kind: Kind, items: list[Any]) -> None:
+        """Two items under one key: the later one answers to the name (both stay in the listing); say so."""
+        counts = Counter(getattr(item, kind.key) for item in items)
+        for key, count in counts.items():
+            if count > 1:
+                text = (f"Server {self.server!r} lists {count} {kind.name} under the {kind.key} {key!r}; "
+                        f"{kind.name}[{key!r}] is the last of them (all are in the listing, by position).")
+                self.events.record("listing", text)
+                runtime.warn(ServerWarning(text))
 
     @staticmethod
     async def listen_for_changes(client: Any) -> None:

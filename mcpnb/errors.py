@@ -19,6 +19,10 @@ one of these::
     ├── ToolError               raised by ToolResult.raise_for_error() for a result with isError
     └── NotTabular              a result has no table in it (.df); says why   (ValueError)
 
+What a server sends that mcpnb can only partly use (two tools with one name, an
+input schema that cannot be checked against) is a ``ServerWarning``, shown once
+at the line that made the request, and noted in ``server.activity``.
+
 An interrupt (Jupyter's stop button, Ctrl-C) stays a ``KeyboardInterrupt``, as
 Python users expect; the request it interrupted is cancelled first.
 
@@ -45,6 +49,7 @@ __all__ = [
     "ProtocolError",
     "ToolError",
     "NotTabular",
+    "ServerWarning",
 ]
 
 
@@ -186,3 +191,7 @@ class ToolError(MCPNBError):
 
 class NotTabular(MCPNBError, ValueError):
     """A result holds nothing that makes a table; the message says what it holds instead."""
+
+
+class ServerWarning(UserWarning):
+    """The server sent something mcpnb could only partly use; the work went on (see the message)."""

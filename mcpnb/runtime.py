@@ -31,12 +31,13 @@ import asyncio
 import contextvars
 import threading
 import time
+import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .errors import MCPNBError
 
-__all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread"]
+__all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread", "warn"]
 
 T = TypeVar("T")
 
@@ -52,13 +53,14 @@ class Job:
     the waiter). Every synchronous call crosses here, so it is kept small.
     """
 
-    __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished",
-                 "_guard", "_woken", "_errands", "_reason", "origin")
+    __slots__ = ("_signal", "_outcome", "_failed", "_task", "_cancel_requested", "_callbacks", "_finished", "warnings",
+                 "_guard", "_woken", "_errands", "_reason", "origin", "waited")
 
-    def __init__(self, origin: str | None = None) -> None:
+    def __init__(self, origin: str | None = None, waited: bool = False) -> None:
         # "blocked": the main thread waits for it in run(); "awaited": a coroutine on the
         # main thread's loop (the kernel's) awaits it; None: anything else.
         self.origin = origin
+        self.waited = waited  # run() or arun() takes the result (and raises its warnings)
         self._reason: BaseException | None = None
         self._signal = threading.Lock()
         self._signal.acquire()  # released to wake the waiter: the outcome is in, or an errand is
@@ -71,6 +73,7 @@ class Job:
         self._task: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self._callbacks: list[Any] = []
+        self.warnings: list[Warning] = []  # raised in the waiting caller's thread when it takes the result
 
     def _settle(self, outcome: Any, failed: bool) -> None:
         if self._finished:
@@ -190,13 +193,13 @@ def on_loop_thread() -> bool:
     return _owner.thread is not None and threading.current_thread() is _owner.thread
 
 
-def submit(coro: Coroutine[Any, Any, T], origin: str | None = None) -> Job:
+def submit(coro: Coroutine[Any, Any, T], origin: str | None = None, waited: bool = False) -> Job:
     """Start ``coro`` on the background loop and return its Job.
 
     One ``call_soon_threadsafe`` and one task: this hop is on the path of every
     synchronous call.
     """
-    job = Job(origin)
+    job = Job(origin, waited)
     target = loop()
     target.call_soon_threadsafe(_start, target, job, coro)
     return job
@@ -254,12 +257,15 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
             "handler); it would wait for itself forever. Use the async twin with await instead."
         )
     main = threading.current_thread() is threading.main_thread()
-    job = submit(coro, "blocked" if main else None)
+    job = submit(coro, "blocked" if main else None, waited=True)
     global _main_wait
     if main:
         _main_wait = job
     try:
-        return job.result(timeout)
+        outcome = job.result(timeout)
+        if job.warnings:
+            _raise_warnings(job)
+        return outcome
     except MCPNBError as error:
         # The error below explains what happened; the background thread's frames are left out.
         raise error.with_traceback(None) from None
@@ -309,10 +315,13 @@ async def arun(coro: Coroutine[Any, Any, T]) -> T:
     def hand_over(finished: Job) -> None:
         caller.call_soon_threadsafe(_transfer, finished, waiter)
 
-    job = submit(coro, "awaited" if threading.current_thread() is threading.main_thread() else None)
+    job = submit(coro, "awaited" if threading.current_thread() is threading.main_thread() else None, waited=True)
     job.add_done_callback(hand_over)
     try:
-        return await waiter
+        outcome = await waiter
+        if job.warnings:
+            _raise_warnings(job)
+        return outcome
     except MCPNBError as error:
         raise error.with_traceback(None) from None
     except asyncio.CancelledError:
@@ -366,3 +375,18 @@ def _transfer(job: Job, waiter: asyncio.Future) -> None:
         waiter.set_exception(job._outcome)
     else:
         waiter.set_result(job._outcome)
+
+
+def warn(warning: Warning) -> None:
+    """Warn the person who waits for the current work, in their own thread (so in their cell,
+    at their line); with nobody waiting (a widget's call), warn here."""
+    job = current_job()
+    if job is not None and job.waited:
+        job.warnings.append(warning)
+    else:
+        warnings.warn(warning, stacklevel=2)
+
+
+def _raise_warnings(job: Job) -> None:
+    for warning in job.warnings:
+        warnings.warn(warning, stacklevel=4)  # at the line that called Server (run or arun, the verb, the caller)
