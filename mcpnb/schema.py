@@ -19,11 +19,19 @@ unless ``additionalProperties`` is false: a typo in an optional argument would
 otherwise be silently ignored by the server. It applies only when the schema
 declares properties and does not allow others explicitly.
 ``server.call(..., validate=False)`` sends arguments unchecked.
+
+A schema comes from the server, so it is not trusted with work: one that
+refers outside itself (a ``$ref`` to a URL or a file, which would be fetched)
+is never compiled, nor one over ``MAX_SCHEMA_CHARS``, one whose references
+loop, or one that is not valid JSON Schema. Such a tool's arguments go out
+unchecked, and ``unusable(schema)`` says why (the session reports it once).
+Compiling happens once per schema, and the session does it off its loop.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -33,12 +41,63 @@ import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
-__all__ = ["check_arguments", "to_json"]
+__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS"]
 
-_validators: dict[int, tuple[Mapping[str, Any], Any, Any]] = {}
+# The largest input schema that is compiled (as JSON text); compiling 5 MB took about 10 s.
+MAX_SCHEMA_CHARS = 200_000
+
+_validators: dict[int, tuple[Mapping[str, Any], Any, Any, str | None]] = {}
 
 
-def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any]:
+def prepared(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema``'s validators are built (else the first check builds them)."""
+    cached = _validators.get(id(schema))
+    return cached is not None and cached[0] is schema
+
+
+def prepare(schema: Mapping[str, Any]) -> None:
+    """Build ``schema``'s validators now (in a worker thread, say)."""
+    _validators_for(schema)
+
+
+def unusable(schema: Mapping[str, Any] | None) -> str | None:
+    """Why arguments cannot be checked against ``schema`` (None: they can)."""
+    if not schema:
+        return None
+    return _validators_for(schema)[2]
+
+
+def _outside_reference(value: Any) -> str | None:
+    """The first ``$ref`` (or ``$dynamicRef``) that points outside the schema itself."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key in ("$ref", "$dynamicRef"):
+                ref = item.get(key)
+                if isinstance(ref, str) and not ref.startswith("#"):
+                    return ref
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _refusal(schema: Mapping[str, Any]) -> str | None:
+    """Why a schema is not compiled at all, before any work is done on it."""
+    try:
+        size = len(json.dumps(schema, default=str))
+    except (ValueError, RecursionError):
+        return "it cannot be read as JSON"
+    if size > MAX_SCHEMA_CHARS:
+        return f"it is {size:,} characters long (schemas over {MAX_SCHEMA_CHARS:,} are not compiled)"
+    outside = _outside_reference(schema)
+    if outside is not None:
+        return f"it refers to {outside[:200]!r} outside itself, which mcpnb never fetches"
+    return None
+
+
+def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
     """(fast check, detailed validator) for a schema object, built once (building costs far more).
 
     Checking is on the path of every call, so a schema is also compiled to
@@ -48,27 +107,38 @@ def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any]:
     """
     cached = _validators.get(id(schema))
     if cached is not None and cached[0] is schema:
-        return cached[1], cached[2]
-    cls = validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-        detailed = cls(schema)
-    except SchemaError:
-        detailed = None  # a broken schema is the server's problem; do not block the call
-    try:
-        fast = fastjsonschema.compile(dict(schema), use_default=False, use_formats=False) if detailed else None
-    except Exception:  # a schema it cannot compile is checked by jsonschema alone
-        fast = None
+        return cached[1], cached[2], cached[3]
+    fast = detailed = None
+    why = _refusal(schema)
+    if why is None:
+        try:
+            cls = validator_for(schema, default=jsonschema.Draft202012Validator)
+            cls.check_schema(schema)
+            detailed = cls(schema)
+        except SchemaError as error:  # a broken schema is the server's problem; do not block the call
+            why = f"it is not a valid JSON Schema ({error.message[:200]})"
+        except RecursionError:
+            why = "its references loop"
+    if detailed is not None:
+        try:
+            fast = fastjsonschema.compile(dict(schema), use_default=False, use_formats=False)
+        except RecursionError:
+            detailed, why = None, "its references loop"
+        except Exception:  # a schema it cannot compile is checked by jsonschema alone
+            fast = None
     if len(_validators) > 4096:
         _validators.clear()
-    _validators[id(schema)] = (schema, fast, detailed)
-    return fast, detailed
+    _validators[id(schema)] = (schema, fast, detailed, why)
+    return fast, detailed, why
 
 
 def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every problem with ``arguments`` under ``schema``, as (field, message) pairs."""
     if not schema:
         return []
+    fast, detailed, why = _validators_for(schema)
+    if why is not None:
+        return []  # unusable for checking: the arguments go out as they are (see unusable())
     problems: list[tuple[str, str]] = []
     properties = schema.get("properties")
     declares_only_these = (
@@ -83,7 +153,6 @@ def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, An
                 close = difflib.get_close_matches(name, list(properties), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else f" (it takes: {', '.join(properties)})"
                 problems.append((name, f"not an argument of this tool{hint}"))
-    fast, detailed = _validators_for(schema)
     if detailed is None:
         return problems
     if fast is not None:
@@ -92,7 +161,10 @@ def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, An
             return problems
         except Exception:  # a rejection (or a crash in generated code): ask jsonschema why
             pass
-    problems += [_describe(error) for error in detailed.iter_errors(dict(arguments))]
+    try:
+        problems += [_describe(error) for error in detailed.iter_errors(dict(arguments))]
+    except RecursionError:  # references that loop on this value: leave it to the server
+        _validators[id(schema)] = (schema, None, None, "its references loop")
     return sorted(set(problems), key=lambda problem: problem[0])
 
 
