@@ -7,7 +7,10 @@ One ``Events`` per ``Server``, kept across reconnects, holds the last
   answers, roots sent, subscriptions (``record(kind, summary)``);
 - log messages the server sent, at or above the connection's level
   (``log(level, logger, data)``; some servers send every level whatever the
-  client asked, so the level is applied here too);
+  client asked, so the level is applied here too). They are kept by size as
+  well as by count: a message longer than ``MAX_LOG_CHARS`` keeps its start
+  and says how long it was, and the oldest go once all of them together pass
+  ``MAX_LOGS_CHARS``;
 - notifications, as the SDK delivered them.
 
 Views follow it with ``watch(fn)``: ``fn(kind)`` is called after each new
@@ -27,10 +30,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Events", "LOG_LEVELS", "severity", "KEEP_EVENTS"]
+__all__ = ["Events", "LOG_LEVELS", "severity", "cut", "KEEP_EVENTS"]
 
 # Log messages, activity rows and notifications kept per connection.
 KEEP_EVENTS = 1000
+# The most of one log message kept, and of all of them together (characters).
+MAX_LOG_CHARS = 16_384
+MAX_LOGS_CHARS = 4_000_000
+# The most of one activity summary kept (characters).
+MAX_SUMMARY_CHARS = 300
 # The syslog severities MCP uses, least severe first.
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 
@@ -44,13 +52,23 @@ def severity(level: str) -> int:
     return LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)
 
 
+def cut(text: str, limit: int) -> str:
+    """``text`` if short enough, else its start and how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (cut: {len(text):,} characters in all)"
+
+
 class Events:
     """The activity, log messages and notifications of one connection, newest last."""
 
-    def __init__(self, log_level: str | None = "info", keep: int = KEEP_EVENTS) -> None:
+    def __init__(self, log_level: str | None = "info", keep: int = KEEP_EVENTS,
+                 redact: Callable[[str], str] = str) -> None:
         self.log_level = log_level  # the least severe message kept; None keeps none
+        self.redact = redact  # masks secrets in every text kept (a server may repeat one back)
         self._activity: collections.deque[tuple[datetime, str, str]] = collections.deque(maxlen=keep)
-        self._logs: collections.deque[tuple[datetime, str, str | None, Any]] = collections.deque(maxlen=keep)
+        self._logs: collections.deque[tuple[datetime, str, str | None, str]] = collections.deque(maxlen=keep)
+        self._logs_chars = 0
         self.notifications: collections.deque[Any] = collections.deque(maxlen=keep)
         self._watchers: list[Watcher] = []
 
@@ -58,14 +76,21 @@ class Events:
 
     def record(self, kind: str, summary: str) -> None:
         """Note an event for ``activity`` (and every watcher)."""
-        self._activity.append((datetime.now(timezone.utc), kind, summary))
+        self._activity.append((datetime.now(timezone.utc), kind, cut(self.redact(summary), MAX_SUMMARY_CHARS)))
         self._changed(kind)
 
     def log(self, level: str, logger_name: str | None, data: Any) -> bool:
         """Keep a log message if it is at or above the level; say whether it was kept."""
         if self.log_level is None or severity(self.log_level) > severity(level):
             return False
-        self._logs.append((datetime.now(timezone.utc), level, logger_name, data))
+        text = cut(self.redact(data if isinstance(data, str) else json.dumps(data, default=str)), MAX_LOG_CHARS)
+        logger_name = self.redact(logger_name) if logger_name else logger_name
+        if len(self._logs) == self._logs.maxlen:
+            self._logs_chars -= len(self._logs[0][3])
+        self._logs.append((datetime.now(timezone.utc), level, logger_name, text))
+        self._logs_chars += len(text)
+        while self._logs_chars > MAX_LOGS_CHARS and len(self._logs) > 1:
+            self._logs_chars -= len(self._logs.popleft()[3])
         self._changed("log")
         return True
 
@@ -103,7 +128,6 @@ class Events:
         """time, level, logger, message: one row per log message kept, oldest first."""
         import pandas as pd
 
-        rows = [{"time": when, "level": level, "logger": name,
-                 "message": data if isinstance(data, str) else json.dumps(data, default=str)}
-                for when, level, name, data in list(self._logs)]
+        rows = [{"time": when, "level": level, "logger": name, "message": text}
+                for when, level, name, text in list(self._logs)]
         return pd.DataFrame(rows, columns=["time", "level", "logger", "message"])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as types
 
 from .errors import ToolError
+from .masking import mask_known
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +93,8 @@ class ToolResult:
     def raise_for_error(self) -> ToolResult:
         """Raise ToolError if the tool reported failure; return self otherwise."""
         if self.is_error:
-            raise ToolError(f"Tool {self.tool!r} on {self.server!r} failed: {self.text or '(no message)'}", result=self)
+            text = mask_known(self.text or "(no message)")  # a server may repeat a secret back
+            raise ToolError(f"Tool {self.tool!r} on {self.server!r} failed: {text}", result=self)
         return self
 
     def __repr__(self) -> str:

@@ -25,20 +25,23 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp.shared.dispatcher import ProgressFnT
 
 from . import runtime
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
-from .errors import CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, RequestTimeout
+from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, RequestTimeout,
+                     ServerWarning)
 from .events import Events
 from .handlers import Answers, RootsOption, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
+from .masking import Redactor
 from .options import UNSET, ConnectOptions, Timeout, Unset
 from .progress import Progress
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
-from .schema import check_arguments, to_json
+from .schema import check_arguments, prepare, prepared, to_json, unusable
 from .subscriptions import Subscriptions, UpdateCallback
 from .targets import Target
 from .trace import Trace
@@ -64,7 +67,8 @@ class Session:
         self.options = options
         self.name = target.name
         self.timeout = options.timeout  # the per-request default; a call's timeout= overrides it
-        self.events = Events(options.log_level)
+        self.redact = Redactor(target.secrets())  # every text kept for the person passes through it
+        self.events = Events(options.log_level, redact=self.redact)
         self.catalog = Catalog(self.name, self.events)
         self.subscriptions = Subscriptions(self.name, self.events)
         self.answers = Answers(self.name, sampling=options.sampling, elicitation=options.elicitation,
@@ -74,6 +78,7 @@ class Session:
         self._closed_link: Link | None = None  # kept after close() so stderr can still be read
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
+        self._unchecked: set[str] = set()  # tools whose unusable input schema was reported
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -182,11 +187,6 @@ class Session:
     def pid(self) -> int | None:
         return self._link.watch.pid if self._link and self._link.watch else None
 
-    def redact(self, value: Any) -> str:
-        """``str(value)`` with this connection's secrets masked."""
-        link = self._link or self._closed_link
-        return link.redact(str(value)) if link else str(value)
-
     # -- what the server sends unasked ------------------------------------------------
 
     async def _on_message(self, message: Any) -> None:
@@ -197,7 +197,7 @@ class Session:
         if isinstance(root, types.ResourceUpdatedNotification):
             self.subscriptions.updated(str(root.params.uri))
         elif isinstance(root, Exception):
-            self.events.record("transport", f"{type(root).__name__}: {self.redact(root)}")
+            self.events.record("transport", _unreadable(root))
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         self.events.log(params.level, params.logger, params.data)
@@ -226,7 +226,10 @@ class Session:
         args = to_json(dict(arguments or {}))
         if validate is not False:
             spec = await self._tool(tool)
+            if not prepared(spec.input_schema):  # compiled once, off the loop: a big one would stall it
+                await anyio.to_thread.run_sync(prepare, spec.input_schema)
             problems = check_arguments(spec.input_schema, args)
+            self._report_unusable(spec)
             problems += _option_clashes(spec, args, timeout=timeout, validate=validate, progress=progress)
             if problems:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
@@ -248,6 +251,16 @@ class Session:
         if bar is not None:
             bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started, self.protocol_version)
+
+    def _report_unusable(self, spec: Tool) -> None:
+        """Say once per tool that its input schema cannot be used (its calls go out unchecked)."""
+        why = unusable(spec.input_schema)
+        if why is not None and spec.name not in self._unchecked:
+            self._unchecked.add(spec.name)
+            text = (f"The input schema of {spec.name!r} on {self.name!r} cannot be used to check arguments: "
+                    f"{why}. Its calls go out unchecked.")
+            self.events.record("schema", text)
+            runtime.warn(ServerWarning(text))
 
     async def _tool(self, name: str) -> Tool:
         """The listed tool ``name``, looking again once if it is not known (the list may have grown)."""
@@ -386,6 +399,20 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.name!r} {'open' if self.alive else 'closed' if self.closed else 'lost'}>"
+
+
+def _unreadable(error: Exception) -> str:
+    """One short line for what the transport could not read: what was received, cut."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):  # pydantic: the message did not parse; say what came
+        try:
+            received = errors()[0].get("input")
+        except Exception:
+            received = None
+        if received is not None:
+            return f"the server sent something that is not a JSON-RPC message: {str(received)[:120]!r}"
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200] if text else ''}"
 
 
 async def _set_log_level(link: Link, level: str) -> None:
