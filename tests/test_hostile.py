@@ -1,0 +1,155 @@
+"""Servers that break the protocol on purpose (tests/servers/rogue.py, raw JSON-RPC on stdio):
+what the person sees, how long it takes, and the state of the connection afterwards.
+Numbered as in the issue on hostile and broken servers."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+import mcpnb
+from mcpnb.events import MAX_LOG_CHARS, Events
+
+ROGUE = [sys.executable, str(Path(__file__).parent / "servers" / "rogue.py")]
+SECRET = "s3cret-value-1234567890"
+
+
+def rogue(*flags: str, name: str = "rogue", **kwargs) -> mcpnb.Server:
+    return mcpnb.connect([*ROGUE, *flags], name=name, protocol="2025-11-25", **kwargs)
+
+
+@pytest.mark.parametrize("code", [-32000, -32001])
+def test_1_a_servers_own_error_code_is_its_error_not_a_lost_connection_or_a_timeout(code):
+    server = rogue("--call-error", str(code))
+    started = time.monotonic()
+    with pytest.raises(mcpnb.ServerError) as caught:
+        server.call("echo", text="x", timeout=5)
+    assert time.monotonic() - started < 2  # at once, not after the timeout
+    assert caught.value.code == code and f"error {code}: rogue failure {code}" in str(caught.value)
+    assert caught.value.data == {"detail": "from the server"}
+    assert server.alive  # the connection was not marked lost
+    assert "exited" not in str(caught.value) and "no answer" not in str(caught.value)
+
+
+def test_1_the_sdks_own_timeout_and_a_real_exit_are_still_read_as_such(faulty):
+    with pytest.raises(mcpnb.RequestTimeout, match="no answer within 0.5 s"):
+        faulty.call("slow", seconds=5, timeout=0.5, progress=False)
+    with pytest.raises(mcpnb.ConnectionLost, match="exited"):
+        faulty.call("crash")
+    assert not faulty.alive
+
+
+class _Fetches(http.server.BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        self.seen.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"type": "string"}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_3_schemas_from_the_server_are_never_fetched_from_and_cannot_stall_or_crash_checking(tmp_path):
+    listener = http.server.HTTPServer(("127.0.0.1", 0), _Fetches)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{listener.server_address[1]}/schema.json"
+        huge = {"type": "object", "properties": {f"p{i}": {"type": "string", "description": "x" * 100}
+                                                  for i in range(40_000)}}  # about 6 MB
+        tools = [
+            {"name": "remote", "inputSchema": {"type": "object", "properties": {"a": {"$ref": url}}}},
+            {"name": "cycle", "inputSchema": {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}}},
+            {"name": "huge", "inputSchema": huge},
+            {"name": "echo", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}},
+        ]
+        listing = tmp_path / "tools.json"
+        listing.write_text(json.dumps(tools))
+        server = rogue("--tools", f"@{listing}")
+        for name in ("remote", "cycle", "huge"):
+            started = time.monotonic()
+            with pytest.warns(mcpnb.ServerWarning, match=f"input schema of '{name}'.*go out unchecked"):
+                assert not server.call(name, a=1).is_error  # sent unchecked
+            assert time.monotonic() - started < 3
+        with warnings.catch_warnings(record=True) as later:
+            warnings.simplefilter("always")
+            server.call("remote", a=2)
+        assert not [w for w in later if issubclass(w.category, mcpnb.ServerWarning)]  # reported once
+        assert _Fetches.seen == []  # nothing was fetched from the address the server chose
+        notes = " ".join(server.activity["summary"])
+        assert "never fetches" in notes and "references loop" in notes and "not compiled" in notes
+        with pytest.raises(mcpnb.InvalidArguments):  # a usable schema still checks
+            server.call("echo", text=5)
+    finally:
+        listener.shutdown()
+
+
+def test_5_two_tools_with_one_name_are_reported_and_both_stay_listed():
+    tools = [{"name": "twin", "description": "first", "inputSchema": {"type": "object"}},
+             {"name": "twin", "description": "second", "inputSchema": {"type": "object"}}]
+    server = rogue("--tools", json.dumps(tools))
+    with pytest.warns(mcpnb.ServerWarning, match="lists 2 tools under the name 'twin'; tools\\['twin'\\] is the last"):
+        listing = server.tools
+    assert listing["twin"].description == "second" and [t.description for t in listing] == ["first", "second"]
+    assert "lists 2 tools under the name 'twin'" in server.activity["summary"].iloc[-1]
+
+
+def test_7_secrets_a_server_repeats_back_are_masked_in_logs_activity_errors_and_error_data():
+    events = Events(redact=mcpnb.masking.Redactor([SECRET]))
+    events.log("info", f"logger {SECRET}", f"the token is {SECRET}")
+    events.record("transport", f"got {SECRET}")
+    shown = events.logs().to_string() + events.activity().to_string()
+    assert SECRET not in shown and "the token is ***" in shown
+    reply = json.dumps({"jsonrpc": "2.0", "id": "{id}", "error": {
+        "code": -32602, "message": f"bad token {SECRET}", "data": {"token": SECRET, "seen": [SECRET]}}})
+    echoing = rogue("--call-reply", reply.replace('"{id}"', "{id}"), name="echoing", env={"API_TOKEN": SECRET})
+    with pytest.raises(mcpnb.ServerError) as error:
+        echoing.call("echo", text="x")
+    assert SECRET not in str(error.value) and "bad token ***" in str(error.value)
+    assert error.value.data == {"token": "***", "seen": ["***"]}
+    result_reply = json.dumps({"jsonrpc": "2.0", "id": "{id}", "result": {
+        "isError": True, "content": [{"type": "text", "text": f"refused {SECRET}"}]}})
+    failing = rogue("--call-reply", result_reply.replace('"{id}"', "{id}"), name="failing", env={"API_TOKEN": SECRET})
+    with pytest.raises(mcpnb.ToolError) as caught:
+        failing.call("echo", text="x").raise_for_error()
+    assert SECRET not in str(caught.value) and "refused ***" in str(caught.value)
+
+
+def test_8_log_messages_are_kept_by_size_as_well_as_by_count():
+    events = Events(log_level="debug")
+    huge = "y" * 1_000_000
+    for _ in range(1500):
+        events.log("info", "flood", huge)
+    kept = events.logs()["message"]
+    assert kept.str.len().sum() < 5_000_000  # not 1.5 GB
+    assert kept.iloc[-1].startswith("y" * MAX_LOG_CHARS) and kept.iloc[-1].endswith("(cut: 1,000,000 characters in all)")
+
+
+def test_11_a_garbage_line_is_one_short_line_in_activity():
+    server = rogue("--call-reply", "this is not JSON at all " + "x" * 2000)
+    with pytest.raises(mcpnb.RequestTimeout):
+        server.call("echo", text="x", timeout=1)
+    noted = server.activity["summary"].iloc[-1]
+    assert noted.startswith("the server sent something that is not a JSON-RPC message: 'this is not JSON at all")
+    assert len(noted) < 200 and "\n" not in noted
+
+
+def test_12_connect_flags_may_come_before_the_target():
+    from mcpnb.magics import COMMANDS, ConnectOptions
+
+    parser = COMMANDS["connect"].parser
+    for words, target in ((["desk", "--header", "K=V", "http://127.0.0.1:9/mcp"], "http://127.0.0.1:9/mcp"),
+                          (["desk", "--timeout", "30", "demo:helpdesk"], "demo:helpdesk")):
+        args = parser.parse_intermixed_args(words)
+        assert (args.name, args.target) == ("desk", target)
+    options = ConnectOptions.from_flags(vars(parser.parse_intermixed_args(["d", "--header", "K=V", "http://x"])))
+    assert options["headers"] == {"K": "V"}
