@@ -49,6 +49,7 @@ from .masking import Redactor, redact_value, register_secrets
 from .process import ProcessWatch, StderrTail
 from .targets import Target
 from .trace import Tap, Trace
+from .unreadable import Unreadable, is_unreadable
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -146,6 +147,8 @@ class Link:
             transport = self.target.transport()
         if self.trace is not None and self.target.kind != "inprocess":
             transport = Tap(transport, self.trace)
+        if self.target.kind != "inprocess":
+            transport = Unreadable(transport)
         asyncio.get_running_loop().create_task(self._hold(transport))
         with anyio.move_on_after(self.connect_timeout) as waited:
             await self._ready.wait()
@@ -319,6 +322,11 @@ class Link:
                     f"{action} got no answer within {_seconds(timeout, self.timeout)}; the request was cancelled.",
                     hint="the connection is still usable; pass a larger timeout= to the call or to connect().",
                 )
+            received = is_unreadable(leaf.data)
+            if received is not None:
+                return ProtocolError(f"{action}: the server's answer could not be read "
+                                     f"({self.redact(leaf.message.removeprefix('unreadable answer: '))}); "
+                                     f"it sent: {self.redact(received)[:200]!r}")
             hint = None
             if leaf.code == types.METHOD_NOT_FOUND:
                 hint = "the server does not offer this feature (see server.info.capabilities)."

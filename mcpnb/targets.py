@@ -112,7 +112,9 @@ class Target:
     def transport(self, errlog: IO[str] | None = None) -> Any:
         """What to hand to ``mcp.Client``: a fresh SDK transport or the server object."""
         if self.kind == "stdio":
-            params = StdioServerParameters(command=self.command or "", args=self.args, env=self.env or None, cwd=self.cwd)
+            # Bytes that are not UTF-8 become U+FFFD: under "strict" one bad line killed the reader for good.
+            params = StdioServerParameters(command=self.command or "", args=self.args, env=self.env or None,
+                                           cwd=self.cwd, encoding_error_handler="replace")
             return stdio_client(params, errlog=errlog if errlog is not None else sys.stderr)
         if self.kind == "http":
             return streamable_http_client(self.url or "", http_client=_http_client(self.headers))

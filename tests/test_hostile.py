@@ -46,6 +46,21 @@ def test_1_the_sdks_own_timeout_and_a_real_exit_are_still_read_as_such(faulty):
     assert not faulty.alive
 
 
+@pytest.mark.parametrize("flags, why", [
+    (["--call-reply", '{"jsonrpc": "2.0", "id": {id}, "result": 42}'], "Input should be an object"),
+    (["--call-bytes", "fffe7b"], "Invalid JSON"),
+    (["--call-reply", '{"jsonrpc": "2.0", "id": {id}, "result": ' + '{"a": [' * 150 + "]}" * 150 + "}"],
+     "recursion limit exceeded"),
+], ids=["result 42", "not UTF-8", "nested 150 deep"])
+def test_2_an_answer_that_does_not_parse_ends_the_waiting_call_at_once(flags, why):
+    server = rogue(*flags)
+    started = time.monotonic()
+    with pytest.raises(mcpnb.ProtocolError, match=f"answer could not be read \\(.*{why}.*it sent: ") as caught:
+        server.call("echo", text="x")  # no timeout: it would wait forever
+    assert time.monotonic() - started < 2 and len(str(caught.value)) < 600
+    assert server.alive and server.call("echo", text="still here").text == "still here"
+
+
 class _Fetches(http.server.BaseHTTPRequestHandler):
     seen: list[str] = []
 
@@ -134,10 +149,9 @@ def test_8_log_messages_are_kept_by_size_as_well_as_by_count():
     assert kept.iloc[-1].startswith("y" * MAX_LOG_CHARS) and kept.iloc[-1].endswith("(cut: 1,000,000 characters in all)")
 
 
-def test_11_a_garbage_line_is_one_short_line_in_activity():
-    server = rogue("--call-reply", "this is not JSON at all " + "x" * 2000)
-    with pytest.raises(mcpnb.RequestTimeout):
-        server.call("echo", text="x", timeout=1)
+def test_11_a_garbage_line_that_answers_nothing_is_one_short_line_in_activity():
+    server = rogue("--noise", "this is not JSON at all " + "x" * 2000)
+    assert server.call("echo", text="x").text == "x"  # nobody waited for it: calls go on
     noted = server.activity["summary"].iloc[-1]
     assert noted.startswith("the server sent something that is not a JSON-RPC message: 'this is not JSON at all")
     assert len(noted) < 200 and "\n" not in noted

@@ -8,8 +8,11 @@ It answers ``initialize`` (2025-11-25), ``tools/list`` with the tools given
 --tools JSON        the ``tools`` array of the listing, as JSON (or @PATH: read from that file)
 --call-error CODE   answer every tools/call with a JSON-RPC error of this code
                     (message "rogue failure CODE", data {"detail": "from the server"})
---call-reply RAW    answer every tools/call with this raw text as the whole response line
-                    ({id} is replaced by the request id)
+--call-reply RAW    answer the first tools/call with this raw text as the whole response line
+                    ({id} is replaced by the request id), then go on answering as usual
+--call-bytes HEX    answer the first tools/call with these raw bytes (and a newline), then
+                    go on answering as usual
+--noise TEXT        write this line right after answering initialize
 
 Everything else gets method-not-found. It reads until stdin ends.
 """
@@ -34,6 +37,8 @@ def main() -> None:
     parser.add_argument("--tools", default=json.dumps([ECHO]))
     parser.add_argument("--call-error", type=int)
     parser.add_argument("--call-reply")
+    parser.add_argument("--call-bytes")
+    parser.add_argument("--noise")
     options = parser.parse_args()
     text = options.tools
     tools = json.loads(open(text[1:], encoding="utf-8").read() if text.startswith("@") else text)
@@ -46,11 +51,19 @@ def main() -> None:
             send({"jsonrpc": "2.0", "id": ident, "result": {
                 "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
                 "serverInfo": {"name": "rogue", "version": "1"}}})
+            if options.noise:
+                sys.stdout.write(options.noise + "\n")
+                sys.stdout.flush()
         elif method == "tools/list":
             send({"jsonrpc": "2.0", "id": ident, "result": {"tools": tools}})
         elif method == "tools/call" and options.call_reply is not None:
             sys.stdout.write(options.call_reply.replace("{id}", json.dumps(ident)) + "\n")
             sys.stdout.flush()
+            options.call_reply = None
+        elif method == "tools/call" and options.call_bytes is not None:
+            sys.stdout.buffer.write(bytes.fromhex(options.call_bytes) + b"\n")
+            sys.stdout.flush()
+            options.call_bytes = None  # once; later calls are answered
         elif method == "tools/call" and options.call_error is not None:
             send({"jsonrpc": "2.0", "id": ident, "error": {
                 "code": options.call_error, "message": f"rogue failure {options.call_error}",

@@ -1,0 +1,156 @@
+"""Answers that do not parse end the request that waits for them.
+
+The SDK hands a line it cannot read (not JSON, the wrong shape such as
+``"result": 42``, nesting too deep, bytes that are not UTF-8) to the message
+handler as an exception and drops it, so the request it answered would wait
+forever. ``Unreadable`` wraps a transport, notes the id of each request sent,
+and turns such a line into a JSON-RPC error for the request it answered: the
+one whose id it carries, or, when it carries none, the only request waiting.
+``is_unreadable`` tells the connection that an error is one of these, so that
+the person reads a ProtocolError saying what came, at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import mcp_types as types
+from mcp.shared.message import SessionMessage
+
+__all__ = ["Unreadable", "is_unreadable", "MARK"]
+
+MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
+_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,18})')
+
+
+def is_unreadable(data: Any) -> str | None:
+    """What was received, if an error's data marks it as an unreadable answer."""
+    if isinstance(data, dict) and data.get("mark") == MARK:
+        return str(data.get("received", ""))
+    return None
+
+
+def _received(error: Exception) -> str:
+    """The text the transport could not read (pydantic keeps it as the input)."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        try:
+            found = errors()[0].get("input")
+            if found is not None:
+                return found if isinstance(found, str) else json.dumps(found, default=str)
+        except Exception:
+            pass
+    return str(error)
+
+
+def _why(error: Exception) -> str:
+    """What was wrong with it, in pydantic's words where it has them."""
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        try:
+            found = errors()
+            if found:
+                return "; ".join(sorted({str(e.get("msg", "")) for e in found[:4]})) or "not a JSON-RPC message"
+        except Exception:
+            pass
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _answer_id(text: str) -> Any:
+    try:
+        value = json.loads(text)
+        if isinstance(value, dict) and "id" in value:
+            return value["id"]
+    except (ValueError, RecursionError):
+        pass
+    match = _ID.search(text)  # too deep or broken to parse: the first id in it
+    return json.loads(match.group(1)) if match else None
+
+
+class _Read:
+    def __init__(self, inner: Any, waiting: dict[Any, None]) -> None:
+        self._inner, self._waiting = inner, waiting
+
+    def _check(self, item: Any) -> Any:
+        if isinstance(item, SessionMessage):
+            message = item.message
+            if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
+                self._waiting.pop(message.id, None)
+            return item
+        if not isinstance(item, Exception):
+            return item
+        text = _received(item)
+        ident = _answer_id(text)
+        if ident not in self._waiting:
+            ident = next(iter(self._waiting)) if len(self._waiting) == 1 else None
+        if ident is None:
+            return item  # nobody to tell: the message handler notes it
+        self._waiting.pop(ident, None)
+        return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=types.ErrorData(
+            code=types.INTERNAL_ERROR, message=f"unreadable answer: {_why(item)[:200]}",
+            data={"mark": MARK, "received": text[:300]})))
+
+    async def receive(self) -> Any:
+        return self._check(await self._inner.receive())
+
+    def __aiter__(self) -> _Read:
+        return self
+
+    async def __anext__(self) -> Any:
+        return self._check(await self._inner.__anext__())
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Read:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Write:
+    def __init__(self, inner: Any, waiting: dict[Any, None]) -> None:
+        self._inner, self._waiting = inner, waiting
+
+    async def send(self, item: Any, /) -> None:
+        message = item.message if isinstance(item, SessionMessage) else None
+        if isinstance(message, types.JSONRPCRequest):
+            self._waiting[message.id] = None
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            self._waiting.pop((message.params or {}).get("requestId"), None)  # no answer is waited for
+        await self._inner.send(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Write:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._inner.__aexit__(*exc_info)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class Unreadable:
+    """An SDK transport, entered as is, whose unreadable answers fail the request they answer."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._waiting: dict[Any, None] = {}  # ids of requests sent and not yet answered, oldest first
+
+    async def __aenter__(self) -> tuple[Any, Any]:
+        read_stream, write_stream = await self._transport.__aenter__()
+        return _Read(read_stream, self._waiting), _Write(write_stream, self._waiting)
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._transport.__aexit__(*exc_info)
