@@ -134,7 +134,16 @@ class Catalog:
         else:
             raise ProtocolError(f"{action}: more than {MAX_PAGES} pages; stopped.")
         self._report_duplicates(kind, items)
+        self._report_left_out(kind, link)
         return Listing(kind.singular, self.server, items, kind.key)
+
+    def _report_left_out(self, kind: Kind, link: Link) -> None:
+        """Items the wire types refuse were taken out of the answer (the rest stay usable); say which."""
+        for _, name, why in link.left_out():
+            text = (f"Server {self.server!r} listed a {kind.singular} that cannot be read, {name!r} ({why}); "
+                    f"it is left out of server.{kind.name}.")
+            self.events.record("listing", text)
+            runtime.warn(ServerWarning(text))
 
     def _report_duplicates(self, kind: Kind, items: list[Any]) -> None:
         """Two items under one key: the later one answers to the name (both stay in the listing); say so."""

@@ -132,6 +132,7 @@ class Link:
         self._done: anyio.Event | None = None
         self._hold_error: BaseException | None = None
         self._background: set[anyio.CancelScope] = set()
+        self.unreadable: Unreadable | None = None  # what the SDK could not read (not for in-process servers)
 
     # -- opening and closing ---------------------------------------------------------
 
@@ -148,7 +149,7 @@ class Link:
         if self.trace is not None and self.target.kind != "inprocess":
             transport = Tap(transport, self.trace)
         if self.target.kind != "inprocess":
-            transport = Unreadable(transport)
+            self.unreadable = transport = Unreadable(transport)
         asyncio.get_running_loop().create_task(self._hold(transport))
         with anyio.move_on_after(self.connect_timeout) as waited:
             await self._ready.wait()
@@ -168,6 +169,8 @@ class Link:
             await self._collect_stderr()
             raise self._start_failure_from(self._hold_error)
         version = self.client.protocol_version
+        if self.unreadable is not None:
+            self.unreadable.version = version
         if self.required_version and version != self.required_version:
             await self.close()
             raise ProtocolError(
@@ -260,6 +263,13 @@ class Link:
             self.stderr.release_writer()
 
     # -- using the client ------------------------------------------------------------
+
+    def left_out(self) -> list[tuple[str, str, str]]:
+        """Listed items taken out because they break the wire types, since last asked: (key, name, why)."""
+        if self.unreadable is None or not self.unreadable.left_out:
+            return []
+        found, self.unreadable.left_out = self.unreadable.left_out, []
+        return found
 
     def require_client(self) -> Client:
         """The live client, or the error that says why there is none."""

@@ -8,6 +8,11 @@ and turns such a line into a JSON-RPC error for the request it answered: the
 one whose id it carries, or, when it carries none, the only request waiting.
 ``is_unreadable`` tells the connection that an error is one of these, so that
 the person reads a ProtocolError saying what came, at once.
+
+A listing in which one item breaks the wire types (a tool whose input schema
+is not an object, say) would fail whole, and every tool with it: the items
+that break them are taken out of the answer before the SDK reads it, and
+kept in ``left_out`` for the catalog to report.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from typing import Any
 
 import mcp_types as types
 from mcp.shared.message import SessionMessage
+from mcp_types.methods import validate_server_result
+from pydantic import ValidationError
 
 __all__ = ["Unreadable", "is_unreadable", "MARK"]
 
 MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
+# List methods whose answers are read item by item: the key of the items.
+_LISTS = {"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources",
+          "resources/templates/list": "resourceTemplates"}
 _ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,18})')
 
 
@@ -70,14 +80,17 @@ def _answer_id(text: str) -> Any:
 
 
 class _Read:
-    def __init__(self, inner: Any, waiting: dict[Any, None]) -> None:
-        self._inner, self._waiting = inner, waiting
+    def __init__(self, inner: Any, owner: Unreadable) -> None:
+        self._inner, self._owner = inner, owner
+        self._waiting = owner.waiting
 
     def _check(self, item: Any) -> Any:
         if isinstance(item, SessionMessage):
             message = item.message
             if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
-                self._waiting.pop(message.id, None)
+                method = self._waiting.pop(message.id, None)
+                if method in _LISTS and isinstance(message, types.JSONRPCResponse):
+                    return self._owner.readable_items(item, method)
             return item
         if not isinstance(item, Exception):
             return item
@@ -116,13 +129,13 @@ class _Read:
 
 
 class _Write:
-    def __init__(self, inner: Any, waiting: dict[Any, None]) -> None:
+    def __init__(self, inner: Any, waiting: dict[Any, str]) -> None:
         self._inner, self._waiting = inner, waiting
 
     async def send(self, item: Any, /) -> None:
         message = item.message if isinstance(item, SessionMessage) else None
         if isinstance(message, types.JSONRPCRequest):
-            self._waiting[message.id] = None
+            self._waiting[message.id] = message.method
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
             self._waiting.pop((message.params or {}).get("requestId"), None)  # no answer is waited for
         await self._inner.send(item)
@@ -146,11 +159,42 @@ class Unreadable:
 
     def __init__(self, transport: Any) -> None:
         self._transport = transport
-        self._waiting: dict[Any, None] = {}  # ids of requests sent and not yet answered, oldest first
+        self.waiting: dict[Any, str] = {}  # requests sent and not yet answered, oldest first: id -> method
+        self.version: str | None = None  # the negotiated protocol version, once known
+        self.left_out: list[tuple[str, str, str]] = []  # (list key, item name, why), for the catalog to report
+
+    def readable_items(self, item: SessionMessage, method: str) -> SessionMessage:
+        """A list answer without the items that break the wire types (noted in ``left_out``)."""
+        message = item.message
+        key = _LISTS[method]
+        result = message.result if isinstance(message.result, dict) else {}
+        items = result.get(key)
+        if self.version is None or not isinstance(items, list):
+            return item
+        try:
+            validate_server_result(method, self.version, result)
+            return item
+        except (ValidationError, ValueError, KeyError) as error:
+            problems = getattr(error, "errors", lambda: [])()
+        bad: dict[int, str] = {}
+        for problem in problems:
+            where = problem.get("loc", ())
+            if len(where) >= 2 and where[0] == key and isinstance(where[1], int):
+                place = ".".join(str(part) for part in where[2:])
+                bad.setdefault(where[1], f"{place}: {problem.get('msg')}" if place else str(problem.get("msg")))
+        if not bad:
+            return item  # not an item's fault: the SDK says what is wrong
+        for index, why in sorted(bad.items()):
+            entry = items[index] if isinstance(items[index], dict) else {}
+            name = entry.get("name") or entry.get("uri") or entry.get("uriTemplate") or f"#{index}"
+            self.left_out.append((key, str(name)[:100], why[:200]))
+        kept = [entry for index, entry in enumerate(items) if index not in bad]
+        return SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result={**result, key: kept}),
+                              metadata=item.metadata)
 
     async def __aenter__(self) -> tuple[Any, Any]:
         read_stream, write_stream = await self._transport.__aenter__()
-        return _Read(read_stream, self._waiting), _Write(write_stream, self._waiting)
+        return _Read(read_stream, self), _Write(write_stream, self.waiting)
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
         return await self._transport.__aexit__(*exc_info)

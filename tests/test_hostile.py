@@ -108,6 +108,22 @@ def test_3_schemas_from_the_server_are_never_fetched_from_and_cannot_stall_or_cr
         listener.shutdown()
 
 
+def test_4_a_tool_the_wire_types_refuse_is_left_out_and_the_rest_stay_usable():
+    tools = [{"name": "good", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}},
+             {"name": "stringly", "inputSchema": {"type": "string"}},
+             {"name": "broken", "inputSchema": "not a schema"}]
+    server = rogue("--tools", json.dumps(tools))
+    with pytest.warns(mcpnb.ServerWarning) as seen:
+        listing = server.tools
+    assert listing.names == ["good"]
+    messages = [str(w.message) for w in seen]
+    assert any("'stringly' (inputSchema.type: Input should be 'object'); it is left out" in m for m in messages)
+    assert any("'broken' (inputSchema: Input should be a valid dictionary" in m for m in messages)
+    assert server.call("good", text="works").text == "works"
+    assert server.call("stringly", validate=False).text == ""  # still callable by name, unchecked
+    assert sum("cannot be read" in row for row in server.activity["summary"]) == 2
+
+
 def test_5_two_tools_with_one_name_are_reported_and_both_stay_listed():
     tools = [{"name": "twin", "description": "first", "inputSchema": {"type": "object"}},
              {"name": "twin", "description": "second", "inputSchema": {"type": "object"}}]
