@@ -16,7 +16,7 @@ its own, at module level; ``tests/test_imports.py`` checks this::
 
     1 ground      errors, version, runtime, masking, process, schema, fields, line,
                   config, listings, results, frames, render, trace, events
-    2 connection  targets, connection
+    2 connection  targets, unreadable, connection
     3 answering   handlers, progress
     4 options     options
     5 session     catalog, subscriptions, session

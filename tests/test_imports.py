@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
      "results", "frames", "render", "trace", "events"},
-    {"targets", "connection"},
+    {"targets", "unreadable", "connection"},
     {"handlers", "progress"},
     {"options"},
     {"catalog", "subscriptions", "session"},
