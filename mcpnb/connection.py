@@ -120,6 +120,7 @@ class Link:
         self._logging_callback = logging_callback
         self._client_info = client_info
         self.log_level = options.log_level
+        self.max_event_size = options.max_event_size
         self._callbacks = callbacks or {}  # sampling, elicitation and roots (handlers.Answers)
         self.client: Client | None = None
         self.stderr: StderrTail | None = None
@@ -145,7 +146,7 @@ class Link:
             self.watch = ProcessWatch(self.target.transport(self.stderr.file))
             transport: Any = self.watch
         else:
-            transport = self.target.transport()
+            transport = self.target.transport(max_event_size=self.max_event_size)
         if self.trace is not None and self.target.kind != "inprocess":
             transport = Tap(transport, self.trace)
         if self.target.kind != "inprocess":
@@ -320,6 +321,15 @@ class Link:
         if isinstance(leaf, MCPNBError):
             return leaf
         if isinstance(leaf, MCPError):
+            if leaf.message.startswith(_EVENT_TOO_BIG):  # the SDK's HTTP transport, not the server
+                return ProtocolError(
+                    f"{action}: the server's answer is larger than max_event_size "
+                    f"({self.max_event_size or 0:,} bytes), so it was not read.",
+                    hint="connect with a larger max_event_size= (None: no limit); the connection is still usable.")
+            if leaf.message.startswith(_STREAM_BROKE) and leaf.data is None and self.target.kind == "http":
+                return ProtocolError(f"{action}: the server's event stream broke off before the answer "
+                                     f"({self.redact(leaf.message)}).",
+                                     hint="try again; server.reconnect() if it keeps happening.")
             if leaf.code == types.CONNECTION_CLOSED and await self._closed_here(leaf):
                 if self.closed:
                     return ConnectionClosed(f"{action} was stopped: the connection to {self.target.name!r} was closed.")
@@ -459,6 +469,10 @@ class Link:
             hint=hint,
         )
 
+
+# How the SDK's Streamable HTTP transport says an event passed max_sse_event_size.
+_EVENT_TOO_BIG = "SSE stream failed: Server-sent event exceeded"
+_STREAM_BROKE = "SSE stream "  # "... failed: ...", "... ended without a response": the transport's own words
 
 _live: set[Link] = set()  # every link whose holder task runs, registered with a Server or not
 

@@ -123,6 +123,8 @@ def _connect_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
         options: dict[str, Any] = {"dest": name, "help": how.help, "metavar": how.metavar}
         if how.kind == "number":
             options["type"] = float
+        elif how.kind == "integer":
+            options["type"] = _whole_or_none
         elif how.kind in ("pairs", "paths"):
             options["action"] = "append"
         elif how.kind == "choice":
@@ -130,6 +132,10 @@ def _connect_flags() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
             options.pop("metavar")
         made.append(arg(switch, **options))
     return made
+
+
+def _whole_or_none(text: str) -> int | str:
+    return "none" if text == "none" else int(text)
 
 
 SERVER = "server"  # what a positional completes to: open server names

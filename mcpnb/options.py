@@ -59,7 +59,7 @@ class Flag:
 
     help: str
     metavar: str | None = None
-    kind: Literal["text", "number", "pairs", "paths", "choice"] = "text"
+    kind: Literal["text", "number", "integer", "pairs", "paths", "choice"] = "text"
     choices: tuple[str, ...] = ()  # for "choice"; "none" among them stands for None
     flag: str | None = None  # default: --name-with-dashes; "" for none (a positional on the line)
     in_config: bool = True  # an mcpServers entry may set it under the same key
@@ -105,6 +105,9 @@ class ConnectOptions:
     protocol: str | None = _option(
         None, "force an era: '2025-11-25' (initialize handshake) or '2026-07-28' (stateless); default: negotiate",
         metavar="VERSION")
+    max_event_size: int | None = _option(
+        256 * 1024 * 1024, "the largest single answer read over Streamable HTTP, in bytes (default 256 MB; "
+        "'none' for no limit)", metavar="BYTES", kind="integer")
     log_level: str | None = _option(
         "info", "the least severe server log message kept in server.logs; 'none' asks for none",
         kind="choice", choices=(*LOG_LEVELS, _NONE))
@@ -136,6 +139,9 @@ class ConnectOptions:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
                 raise ConfigError(f"{name}= must be a positive number of seconds, not {value!r}.")
+        size = self.max_event_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+            raise ConfigError(f"max_event_size= must be a positive whole number of bytes or None, not {size!r}.")
         if self.log_level is not None and self.log_level not in LOG_LEVELS:
             raise ConfigError(f"Unknown log_level {self.log_level!r}.",
                               hint=f"use None or one of: {', '.join(LOG_LEVELS)}.")
@@ -187,7 +193,7 @@ class ConnectOptions:
                 value = _pairs(value, how.switch(item.name) or item.name)
             elif how.kind == "paths":
                 value = None if value == [_NONE] else value
-            elif value == _NONE and how.kind == "choice":
+            elif value == _NONE and how.kind in ("choice", "integer"):
                 value = None
             kwargs[item.name] = value
         return kwargs

@@ -109,15 +109,18 @@ class Target:
             values += url_secrets(self.url)
         return values
 
-    def transport(self, errlog: IO[str] | None = None) -> Any:
-        """What to hand to ``mcp.Client``: a fresh SDK transport or the server object."""
+    def transport(self, errlog: IO[str] | None = None, *, max_event_size: int | None = None) -> Any:
+        """What to hand to ``mcp.Client``: a fresh SDK transport or the server object.
+
+        ``max_event_size``: the largest Streamable HTTP event read, in bytes (None: no limit)."""
         if self.kind == "stdio":
             # Bytes that are not UTF-8 become U+FFFD: under "strict" one bad line killed the reader for good.
             params = StdioServerParameters(command=self.command or "", args=self.args, env=self.env or None,
                                            cwd=self.cwd, encoding_error_handler="replace")
             return stdio_client(params, errlog=errlog if errlog is not None else sys.stderr)
         if self.kind == "http":
-            return streamable_http_client(self.url or "", http_client=_http_client(self.headers))
+            return streamable_http_client(self.url or "", http_client=_http_client(self.headers),
+                                          max_sse_event_size=max_event_size)
         if self.kind == "sse":
             return sse_client(self.url or "", headers=self.headers or None)
         return self.server

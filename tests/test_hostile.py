@@ -17,7 +17,15 @@ import pytest
 import mcpnb
 from mcpnb.events import MAX_LOG_CHARS, Events
 
+from .conftest import FAULTY, http_server
+
 ROGUE = [sys.executable, str(Path(__file__).parent / "servers" / "rogue.py")]
+
+
+@pytest.fixture(scope="module")
+def faulty_url():
+    with http_server(FAULTY) as (url, _process):
+        yield url
 SECRET = "s3cret-value-1234567890"
 
 
@@ -132,6 +140,17 @@ def test_5_two_tools_with_one_name_are_reported_and_both_stay_listed():
         listing = server.tools
     assert listing["twin"].description == "second" and [t.description for t in listing] == ["first", "second"]
     assert "lists 2 tools under the name 'twin'" in server.activity["summary"].iloc[-1]
+
+
+def test_6_a_big_answer_over_http_is_read_and_a_limit_says_so(faulty_url):
+    big = mcpnb.connect(faulty_url, name="big", protocol="2025-11-25")  # the SDK answers in one SSE event
+    assert len(big.call("echo", text="x" * 2_000_000).text) == 2_000_000  # past the SDK's 1 MB default
+    small = mcpnb.connect(faulty_url, name="small", protocol="2025-11-25", max_event_size=1_000_000)
+    started = time.monotonic()
+    with pytest.raises(mcpnb.ProtocolError, match=r"larger than max_event_size \(1,000,000 bytes\)"):
+        small.call("echo", text="x" * 2_000_000)
+    assert time.monotonic() - started < 5
+    assert small.alive and small.call("echo", text="fits").text == "fits"
 
 
 def test_7_secrets_a_server_repeats_back_are_masked_in_logs_activity_errors_and_error_data():
