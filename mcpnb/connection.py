@@ -20,6 +20,7 @@ Failure modes and what the person sees (all through ``translate``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import sys
@@ -155,6 +156,8 @@ class Link:
         with anyio.move_on_after(self.connect_timeout) as waited:
             await self._ready.wait()
         if waited.cancelled_caught:
+            if self.watch is not None and self.watch.pid:  # it never answered: no grace period for it
+                await stop_process_group(self.watch.pid, grace=0.2)
             await self._abort()
             self._release_stderr()
             await self._collect_stderr()
@@ -245,12 +248,14 @@ class Link:
             return
         if self.client is None:  # never got connected (failed or interrupted): nothing to wind down
             await self._abort()
-            return
-        self._closing.set()
-        with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
-            await self._done.wait()
-        if not self._done.is_set():
-            await self._abort()
+        else:
+            self._closing.set()
+            with anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+                await self._done.wait()
+            if not self._done.is_set():
+                await self._abort()
+        if self.watch is not None and self.watch.pid:
+            await stop_process_group(self.watch.pid)
 
     async def _abort(self) -> None:
         if self._scope is not None:
@@ -490,6 +495,35 @@ async def close_every_link() -> None:
 
 def _start_hint(target: Target) -> str:
     return "run the command in a terminal to see what it does: " + target.describe().removeprefix("stdio: ")
+
+
+async def stop_process_group(pgid: int, grace: float = 0.5) -> None:
+    """Stop what is left of a stdio server's process group: its own children outlive it otherwise.
+
+    The SDK starts each server in a session of its own (so the group id is the
+    server's pid) and stops the whole group only when the server itself is slow
+    to exit; a server that exits at once can leave its children running. They
+    get SIGTERM, then SIGKILL after ``grace`` seconds (a zombie waiting to be
+    reaped still counts as a member, so the wait is short and the kill final).
+    """
+    if sys.platform == "win32":  # pragma: no cover  (the SDK's job objects cover Windows)
+        return
+    import os
+    import signal
+
+    def signal_group(sent: int) -> bool:
+        try:
+            os.killpg(pgid, sent)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False  # nothing left
+
+    if not signal_group(signal.SIGTERM):
+        return
+    with anyio.move_on_after(grace, shield=True):
+        while signal_group(0):
+            await anyio.sleep(0.05)
+    signal_group(signal.SIGKILL)
 
 
 def _dispatcher_closed(client: Client) -> bool | None:

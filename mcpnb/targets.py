@@ -19,11 +19,12 @@ anything it shows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -119,11 +120,19 @@ class Target:
                                            cwd=self.cwd, encoding_error_handler="replace")
             return stdio_client(params, errlog=errlog if errlog is not None else sys.stderr)
         if self.kind == "http":
-            return streamable_http_client(self.url or "", http_client=_http_client(self.headers),
-                                          max_sse_event_size=max_event_size)
+            return _streamable_http(self.url or "", self.headers, max_event_size)
         if self.kind == "sse":
             return sse_client(self.url or "", headers=self.headers or None)
         return self.server
+
+
+@contextlib.asynccontextmanager
+async def _streamable_http(url: str, headers: dict[str, str], max_event_size: int | None) -> AsyncIterator[Any]:
+    """The SDK's Streamable HTTP transport on an HTTP client of ours, closed with it (the SDK leaves
+    a client it was given open, and its keep-alive socket with it, until garbage collection)."""
+    async with _http_client(headers) as client:
+        async with streamable_http_client(url, http_client=client, max_sse_event_size=max_event_size) as streams:
+            yield streams
 
 
 def _http_client(headers: dict[str, str]) -> Any:

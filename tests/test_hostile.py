@@ -17,7 +17,7 @@ import pytest
 import mcpnb
 from mcpnb.events import MAX_LOG_CHARS, Events
 
-from .conftest import FAULTY, http_server
+from .conftest import FAULTY, http_server, wait_for
 
 ROGUE = [sys.executable, str(Path(__file__).parent / "servers" / "rogue.py")]
 
@@ -190,6 +190,44 @@ def test_11_a_garbage_line_that_answers_nothing_is_one_short_line_in_activity():
     noted = server.activity["summary"].iloc[-1]
     assert noted.startswith("the server sent something that is not a JSON-RPC message: 'this is not JSON at all")
     assert len(noted) < 200 and "\n" not in noted
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped is dead)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _client_sockets(port: int) -> int:
+    """Established TCP connections from this machine to ``port`` on 127.0.0.1."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if int(row.split()[2].split(":")[1], 16) == port and row.split()[3] == "01")
+
+
+def test_10_close_stops_the_servers_children_and_leaves_no_http_socket(tmp_path, faulty_url):
+    pidfile = tmp_path / "child.pid"
+    server = rogue("--child", str(pidfile))
+    child = int(pidfile.read_text())
+    assert _running(child)
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 3
+    wait_for(lambda: not _running(child), seconds=3)
+    port = int(faulty_url.rsplit(":", 1)[1].split("/")[0])
+    remote = mcpnb.connect(faulty_url, name="sockets")
+    remote.call("echo", text="x")
+    assert _client_sockets(port) >= 1
+    remote.close()
+    wait_for(lambda: _client_sockets(port) == 0, seconds=3)
+
+
+def test_11_a_connect_timeout_counts_stopping_the_server_inside_it():
+    started = time.monotonic()
+    with pytest.raises(mcpnb.ServerStartError, match="did not finish connecting within 1 s"):
+        mcpnb.connect([*FAULTY, "--hang-start"], name="mute", connect_timeout=1)
+    assert time.monotonic() - started < 2  # it was 1 s more: the SDK's grace period to stop it
 
 
 def test_12_connect_flags_may_come_before_the_target():

@@ -13,6 +13,7 @@ It answers ``initialize`` (2025-11-25), ``tools/list`` with the tools given
 --call-bytes HEX    answer the first tools/call with these raw bytes (and a newline), then
                     go on answering as usual
 --noise TEXT        write this line right after answering initialize
+--child PIDFILE     start a child process that sleeps (and outlives this one), its pid in PIDFILE
 
 Everything else gets method-not-found. It reads until stdin ends.
 """
@@ -39,9 +40,17 @@ def main() -> None:
     parser.add_argument("--call-reply")
     parser.add_argument("--call-bytes")
     parser.add_argument("--noise")
+    parser.add_argument("--child")
     options = parser.parse_args()
     text = options.tools
     tools = json.loads(open(text[1:], encoding="utf-8").read() if text.startswith("@") else text)
+    if options.child:
+        import subprocess
+
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(options.child, "w", encoding="utf-8") as file:
+            file.write(str(child.pid))
     for line in sys.stdin:
         request = json.loads(line)
         if "id" not in request:
