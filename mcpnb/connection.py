@@ -36,6 +36,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import LATEST_HANDSHAKE_VERSION, LATEST_MODERN_VERSION, MODERN_PROTOCOL_VERSIONS
 
 from .errors import (
+    AuthorizationRequired,
     ConfigError,
     ConnectError,
     ConnectionClosed,
@@ -50,7 +51,7 @@ from .masking import Redactor, redact_value, register_secrets
 from .process import ProcessWatch, StderrTail
 from .targets import Target
 from .trace import Tap, Trace
-from .unreadable import Unreadable, is_unreadable
+from .unreadable import HttpFailure, HttpFailures, Unreadable, http_failure, is_unreadable
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -142,16 +143,17 @@ class Link:
         """Start the holder task and wait until the client is connected."""
         self._closing, self._ready, self._done = anyio.Event(), anyio.Event(), anyio.Event()
         _live.add(self)
+        http = HttpFailures()
         if self.target.kind == "stdio":
             self.stderr = StderrTail()
             self.watch = ProcessWatch(self.target.transport(self.stderr.file))
             transport: Any = self.watch
         else:
-            transport = self.target.transport(max_event_size=self.max_event_size)
+            transport = self.target.transport(max_event_size=self.max_event_size, on_response=http.observe)
         if self.trace is not None and self.target.kind != "inprocess":
             transport = Tap(transport, self.trace)
         if self.target.kind != "inprocess":
-            self.unreadable = transport = Unreadable(transport)
+            self.unreadable = transport = Unreadable(transport, http)
         asyncio.get_running_loop().create_task(self._hold(transport))
         with anyio.move_on_after(self.connect_timeout) as waited:
             await self._ready.wait()
@@ -347,6 +349,9 @@ class Link:
                     f"{action} got no answer within {_seconds(timeout, self.timeout)}; the request was cancelled.",
                     hint="the connection is still usable; pass a larger timeout= to the call or to connect().",
                 )
+            failure = http_failure(leaf.data)
+            if failure is not None:
+                return self._http_error(failure, action)
             received = is_unreadable(leaf.data)
             if received is not None:
                 return ProtocolError(f"{action}: the server's answer could not be read "
@@ -374,6 +379,25 @@ class Link:
             )
             return copy.copy(self.lost)
         return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
+
+    def _http_error(self, failure: HttpFailure, action: str) -> MCPNBError:
+        """What an HTTP error answer means, with the status and what the server said (as plain text)."""
+        said = f": {self.redact(failure.excerpt)!r}" if failure.excerpt else ""
+        if failure.status == 401 or (failure.status == 403 and failure.challenge):
+            asks = f" It asks for: {self.redact(failure.challenge)}." if failure.challenge else ""
+            return AuthorizationRequired(
+                f"{action}: the server wants authorization (HTTP {failure.status}).{asks}",
+                status=failure.status, challenge=failure.challenge,
+                hint="mcpnb cannot log in by itself yet; a token you already have goes in "
+                     "headers={'Authorization': 'Bearer ...'}.")
+        if failure.status == 404 and failure.in_session:
+            self.lost = ConnectionLost(f"{action}: the server ended the session (HTTP 404).",
+                                       hint="server.reconnect() starts a new session.")
+            return copy.copy(self.lost)
+        if failure.status >= 500:
+            return ServerError(f"{action} failed: the server failed (HTTP {failure.status}){said}.",
+                               hint="the fault is on the server's side: try again later, or tell its operators.")
+        return ServerError(f"{action} failed: the server refused the request (HTTP {failure.status}){said}.")
 
     # -- whose error: the SDK's own, or the server's ---------------------------------------
 
@@ -452,6 +476,10 @@ class Link:
             )
         if isinstance(leaf, MCPNBError):
             return ConnectError(leaf.message, hint=leaf.hint)
+        failure = http_failure(leaf.data) if isinstance(leaf, MCPError) else None
+        if failure is not None:
+            error = self._http_error(failure, f"Connecting to {name!r} ({self.target.describe()})")
+            return error if isinstance(error, ConnectError) else ConnectError(error.message, hint=error.hint)
         if self.target.kind == "stdio":
             if leaf is None or _is_closed(leaf):
                 why = f"exited while connecting{self._exit_text()}"

@@ -8,7 +8,8 @@ one of these::
     MCPNBError                  base class: catch this to catch anything mcpnb raises
     ├── ConfigError             a bad target, option or config file; nothing was started   (ValueError)
     ├── ConnectError            the server could not be reached or did not finish connecting
-    │   └── ServerStartError    a stdio server failed to start or exited while starting
+    │   ├── ServerStartError    a stdio server failed to start or exited while starting
+    │   └── AuthorizationRequired   the server wants authorization (HTTP 401, its challenge kept)
     ├── ConnectionLost          an open connection died (the server crashed or went away)
     ├── ConnectionClosed        the connection was closed with close() or replaced
     ├── NotFound                no tool, prompt or resource by that name   (KeyError)
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "ServerStartError",
+    "AuthorizationRequired",
     "ConnectionLost",
     "ConnectionClosed",
     "NotFound",
@@ -111,6 +113,19 @@ class ServerStartError(_ProcessDetails, ConnectError):
     started at all, or is still running); ``stderr`` is the tail of what it
     wrote to standard error, with secrets masked.
     """
+
+
+class AuthorizationRequired(ConnectError):
+    """The server wants authorization (HTTP 401, or 403 with a challenge).
+
+    ``status`` is the HTTP status and ``challenge`` the ``WWW-Authenticate``
+    header as sent (it names the resource metadata and the scopes wanted).
+    """
+
+    def __init__(self, message: str, *, status: int, challenge: str | None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.challenge = challenge
 
 
 class ConnectionLost(_ProcessDetails):

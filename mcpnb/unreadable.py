@@ -9,6 +9,13 @@ one whose id it carries, or, when it carries none, the only request waiting.
 ``is_unreadable`` tells the connection that an error is one of these, so that
 the person reads a ProtocolError saying what came, at once.
 
+Over HTTP, the SDK answers any HTTP error status with a stand-in ("Server
+returned an error response", "Session terminated") and drops what the server
+said. ``HttpFailures`` watches the HTTP client's responses, keeps the status,
+the ``WWW-Authenticate`` challenge and a short text excerpt of the body for
+the request that failed, and the stand-in error is given them as its data
+(``http_failure`` reads them back), so the person is told what happened.
+
 A listing in which one item breaks the wire types (a tool whose input schema
 is not an object, say) would fail whole, and every tool with it: the items
 that break them are taken out of the answer before the SDK reads it, and
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import mcp_types as types
@@ -26,9 +34,11 @@ from mcp.shared.message import SessionMessage
 from mcp_types.methods import validate_server_result
 from pydantic import ValidationError
 
-__all__ = ["Unreadable", "is_unreadable", "MARK"]
+__all__ = ["Unreadable", "is_unreadable", "HttpFailure", "HttpFailures", "http_failure", "MARK"]
 
 MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
+HTTP_MARK = "mcpnb: http error"
+EXCERPT_CHARS = 200
 # List methods whose answers are read item by item: the key of the items.
 _LISTS = {"tools/list": "tools", "prompts/list": "prompts", "resources/list": "resources",
           "resources/templates/list": "resourceTemplates"}
@@ -40,6 +50,62 @@ def is_unreadable(data: Any) -> str | None:
     if isinstance(data, dict) and data.get("mark") == MARK:
         return str(data.get("received", ""))
     return None
+
+
+@dataclass(frozen=True)
+class HttpFailure:
+    """An HTTP error answer to one request: what the person needs of it, never the page itself."""
+
+    status: int
+    challenge: str | None  # the WWW-Authenticate header, if any
+    excerpt: str  # the start of the body as plain text (markup removed, never rendered)
+    in_session: bool = False  # the request carried an Mcp-Session-Id (a 404 then means the session ended)
+
+
+def http_failure(data: Any) -> HttpFailure | None:
+    """The HTTP failure behind a stand-in error, if its data carries one."""
+    if isinstance(data, dict) and data.get("mark") == HTTP_MARK:
+        return HttpFailure(int(data["status"]), data.get("challenge"), str(data.get("excerpt", "")),
+                           bool(data.get("in_session")))
+    return None
+
+
+def _plain(body: bytes, content_type: str) -> str:
+    text = body[:20_000].decode("utf-8", errors="replace")
+    if "html" in content_type.lower() or text.lstrip().startswith("<"):
+        text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", " ", text)
+        text = re.sub(r"(?s)<[^>]*>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
+
+
+class HttpFailures:
+    """HTTP error answers by the JSON-RPC id of the request they answered (an httpx response hook)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[Any, HttpFailure] = {}
+        self.last: HttpFailure | None = None
+
+    async def observe(self, response: Any) -> None:
+        if response.status_code < 400:
+            return
+        try:
+            body = await response.aread()
+        except Exception:
+            body = b""
+        failure = HttpFailure(response.status_code, response.headers.get("www-authenticate"),
+                              _plain(body, response.headers.get("content-type", "")),
+                              "mcp-session-id" in response.request.headers)
+        self.last = failure
+        try:
+            ident = json.loads(response.request.content or b"{}").get("id")
+        except (ValueError, AttributeError):
+            ident = None
+        if ident is not None:
+            self.by_id[ident] = failure
+
+    def take(self, ident: Any) -> HttpFailure | None:
+        return self.by_id.pop(ident, None)
 
 
 def _received(error: Exception) -> str:
@@ -91,6 +157,11 @@ class _Read:
                 method = self._waiting.pop(message.id, None)
                 if method in _LISTS and isinstance(message, types.JSONRPCResponse):
                     return self._owner.readable_items(item, method)
+                failure = self._owner.http.take(message.id) if isinstance(message, types.JSONRPCError) else None
+                if failure is not None:  # the SDK's stand-in for an HTTP error: give it what the server said
+                    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id, error=types.ErrorData(
+                        code=message.error.code, message=message.error.message,
+                        data={"mark": HTTP_MARK, **asdict(failure)})), metadata=item.metadata)
             return item
         if not isinstance(item, Exception):
             return item
@@ -157,8 +228,9 @@ class _Write:
 class Unreadable:
     """An SDK transport, entered as is, whose unreadable answers fail the request they answer."""
 
-    def __init__(self, transport: Any) -> None:
+    def __init__(self, transport: Any, http: HttpFailures | None = None) -> None:
         self._transport = transport
+        self.http = http or HttpFailures()  # fed by the HTTP client's response hook, if there is one
         self.waiting: dict[Any, str] = {}  # requests sent and not yet answered, oldest first: id -> method
         self.version: str | None = None  # the negotiated protocol version, once known
         self.left_out: list[tuple[str, str, str]] = []  # (list key, item name, why), for the catalog to report

@@ -18,6 +18,7 @@ import mcpnb
 from mcpnb.events import MAX_LOG_CHARS, Events
 
 from .conftest import FAULTY, http_server, wait_for
+from .servers.rogue_http import serving
 
 ROGUE = [sys.executable, str(Path(__file__).parent / "servers" / "rogue.py")]
 
@@ -190,6 +191,27 @@ def test_11_a_garbage_line_that_answers_nothing_is_one_short_line_in_activity():
     noted = server.activity["summary"].iloc[-1]
     assert noted.startswith("the server sent something that is not a JSON-RPC message: 'this is not JSON at all")
     assert len(noted) < 200 and "\n" not in noted
+
+
+def test_9_an_http_error_says_its_status_what_the_server_said_and_what_to_do():
+    with serving("unauthorized") as url:
+        with pytest.raises(mcpnb.AuthorizationRequired) as caught:
+            mcpnb.connect(url, name="guarded")
+        error = caught.value
+        assert error.status == 401 and 'scope="tickets:read"' in error.challenge
+        assert "the server wants authorization (HTTP 401). It asks for: Bearer resource_metadata=" in str(error)
+        assert "headers={'Authorization'" in error.hint and "check the URL" not in str(error)
+    with serving("failing") as url:
+        with pytest.raises(mcpnb.ConnectError, match=r"the server failed \(HTTP 500\): 'Internal Server Error "
+                                                     r"upstream down'") as caught:
+            mcpnb.connect(url, name="broken")
+        assert "<" not in str(caught.value) and "alert" not in str(caught.value)  # text, never the markup
+    with serving("expiring") as url:
+        server = mcpnb.connect(url, name="expiring", protocol="2025-11-25")
+        with pytest.raises(mcpnb.ConnectionLost, match=r"the server ended the session \(HTTP 404\)") as caught:
+            server.call("echo", validate=False)
+        assert "reconnect()" in caught.value.hint and not server.alive
+        assert "lost" in repr(server)
 
 
 def _running(pid: int) -> bool:
