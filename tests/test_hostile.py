@@ -30,6 +30,26 @@ def faulty_url():
 SECRET = "s3cret-value-1234567890"
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    """After each test and its connections are closed, no rogue server process is left."""
+    yield
+    mcpnb.close_all()
+    wait_for(lambda: not _processes_running("rogue.py"), seconds=5)
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace") and _running(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
 def rogue(*flags: str, name: str = "rogue", **kwargs) -> mcpnb.Server:
     return mcpnb.connect([*ROGUE, *flags], name=name, protocol="2025-11-25", **kwargs)
 
