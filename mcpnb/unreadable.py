@@ -99,7 +99,7 @@ class HttpFailures:
         self.last = failure
         try:
             ident = json.loads(response.request.content or b"{}").get("id")
-        except (ValueError, AttributeError):
+        except Exception:  # a body that was streamed, or is not a JSON object: no id to file it under
             ident = None
         if ident is not None:
             self.by_id[ident] = failure
