@@ -4,8 +4,9 @@ The SDK hands a line it cannot read (not JSON, the wrong shape such as
 ``"result": 42``, nesting too deep, bytes that are not UTF-8) to the message
 handler as an exception and drops it, so the request it answered would wait
 forever. ``Unreadable`` wraps a transport, notes the id of each request sent,
-and turns such a line into a JSON-RPC error for the request it answered: the
-one whose id it carries, or, when it carries none, the only request waiting.
+and turns such a line into a JSON-RPC error for the request it answered, the
+one whose id it carries. A line with no id of a waiting request in it answers
+nothing: the message handler notes it (a guess would fail the wrong request).
 ``is_unreadable`` tells the connection that an error is one of these, so that
 the person reads a ProtocolError saying what came, at once.
 
@@ -167,10 +168,8 @@ class _Read:
             return item
         text = _received(item)
         ident = _answer_id(text)
-        if ident not in self._waiting:
-            ident = next(iter(self._waiting)) if len(self._waiting) == 1 else None
-        if ident is None:
-            return item  # nobody to tell: the message handler notes it
+        if ident is None or ident not in self._waiting:
+            return item  # it answers nothing we wait for: the message handler notes it
         self._waiting.pop(ident, None)
         return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=types.ErrorData(
             code=types.INTERNAL_ERROR, message=f"unreadable answer: {_why(item)[:200]}",

@@ -10,8 +10,7 @@ It answers ``initialize`` (2025-11-25), ``tools/list`` with the tools given
                     (message "rogue failure CODE", data {"detail": "from the server"})
 --call-reply RAW    answer the first tools/call with this raw text as the whole response line
                     ({id} is replaced by the request id), then go on answering as usual
---call-bytes HEX    answer the first tools/call with these raw bytes (and a newline), then
-                    go on answering as usual
+--latin1             answer the first tools/call with text in Latin-1 (bytes that are not UTF-8)
 --noise TEXT        write this line right after answering initialize
 --child PIDFILE     start a child process that sleeps (and outlives this one), its pid in PIDFILE
 
@@ -38,7 +37,7 @@ def main() -> None:
     parser.add_argument("--tools", default=json.dumps([ECHO]))
     parser.add_argument("--call-error", type=int)
     parser.add_argument("--call-reply")
-    parser.add_argument("--call-bytes")
+    parser.add_argument("--latin1", action="store_true")
     parser.add_argument("--noise")
     parser.add_argument("--child")
     options = parser.parse_args()
@@ -69,10 +68,11 @@ def main() -> None:
             sys.stdout.write(options.call_reply.replace("{id}", json.dumps(ident)) + "\n")
             sys.stdout.flush()
             options.call_reply = None
-        elif method == "tools/call" and options.call_bytes is not None:
-            sys.stdout.buffer.write(bytes.fromhex(options.call_bytes) + b"\n")
+        elif method == "tools/call" and options.latin1:
+            answer = {"jsonrpc": "2.0", "id": ident, "result": {"content": [{"type": "text", "text": "café"}]}}
+            sys.stdout.buffer.write(json.dumps(answer, ensure_ascii=False).encode("latin-1") + b"\n")
             sys.stdout.flush()
-            options.call_bytes = None  # once; later calls are answered
+            options.latin1 = False  # once; later calls are answered in UTF-8
         elif method == "tools/call" and options.call_error is not None:
             send({"jsonrpc": "2.0", "id": ident, "error": {
                 "code": options.call_error, "message": f"rogue failure {options.call_error}",
