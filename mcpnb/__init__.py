@@ -15,7 +15,7 @@ How the package is layered. A module imports only from the layers below
 its own, at module level; ``tests/test_imports.py`` checks this::
 
     1 ground      errors, version, runtime, masking, process, schema, fields, line,
-                  config, listings, results, frames, render, trace, events
+                  config, listings, results, frames, render, streams, trace, events
     2 connection  targets, unreadable, connection
     3 answering   handlers, progress
     4 options     options

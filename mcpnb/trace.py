@@ -23,6 +23,8 @@ from typing import Any, Callable
 import pandas as pd
 from mcp.shared.message import SessionMessage
 
+from .streams import ReadThrough, WriteThrough
+
 __all__ = ["Trace", "Tap"]
 
 KEEP = 1000
@@ -118,51 +120,30 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _TapStream:
-    """One of a transport's two streams, passed through, noting each message in a Trace."""
-
-    direction = ""
+class _TapRead(ReadThrough):
+    """The read stream, noting each message received in a Trace."""
 
     def __init__(self, inner: Any, trace: Trace) -> None:
-        self._inner, self._trace = inner, trace
+        super().__init__(inner)
+        self._trace = trace
 
-    def _note(self, item: Any) -> Any:
+    def seen(self, item: Any) -> Any:
         if isinstance(item, SessionMessage):
-            self._trace.note(self.direction, item.message)
+            self._trace.note("←", item.message)
         return item
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> _TapStream:
-        await self._inner.__aenter__()
-        return self
+class _TapWrite(WriteThrough):
+    """The write stream, noting each message sent in a Trace."""
 
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._inner.__aexit__(*exc_info)
+    def __init__(self, inner: Any, trace: Trace) -> None:
+        super().__init__(inner)
+        self._trace = trace
 
-    def __getattr__(self, name: str) -> Any:  # e.g. last_context, read by the SDK when present
-        return getattr(self._inner, name)
-
-
-class _TapRead(_TapStream):
-    direction = "←"
-
-    async def receive(self) -> Any:
-        return self._note(await self._inner.receive())
-
-    def __aiter__(self) -> _TapRead:
-        return self
-
-    async def __anext__(self) -> Any:
-        return self._note(await self._inner.__anext__())
-
-
-class _TapWrite(_TapStream):
-    direction = "→"
-
-    async def send(self, item: Any, /) -> None:
-        await self._inner.send(self._note(item))
+    def seen(self, item: Any) -> Any:
+        if isinstance(item, SessionMessage):
+            self._trace.note("→", item.message)
+        return item
 
 
 class Tap:

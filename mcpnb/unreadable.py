@@ -35,6 +35,8 @@ from mcp.shared.message import SessionMessage
 from mcp_types.methods import validate_server_result
 from pydantic import ValidationError
 
+from .streams import ReadThrough, WriteThrough
+
 __all__ = ["Unreadable", "is_unreadable", "HttpFailure", "HttpFailures", "http_failure", "MARK"]
 
 MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
@@ -146,12 +148,15 @@ def _answer_id(text: str) -> Any:
     return json.loads(match.group(1)) if match else None
 
 
-class _Read:
+class _Read(ReadThrough):
+    """The read stream: answers noted, unreadable ones and HTTP stand-ins made to say what came."""
+
     def __init__(self, inner: Any, owner: Unreadable) -> None:
-        self._inner, self._owner = inner, owner
+        super().__init__(inner)
+        self._owner = owner
         self._waiting = owner.waiting
 
-    def _check(self, item: Any) -> Any:
+    def seen(self, item: Any) -> Any:
         if isinstance(item, SessionMessage):
             message = item.message
             if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
@@ -175,53 +180,21 @@ class _Read:
             code=types.INTERNAL_ERROR, message=f"unreadable answer: {_why(item)[:200]}",
             data={"mark": MARK, "received": text[:300]})))
 
-    async def receive(self) -> Any:
-        return self._check(await self._inner.receive())
 
-    def __aiter__(self) -> _Read:
-        return self
+class _Write(WriteThrough):
+    """The write stream: the id and method of each request sent noted."""
 
-    async def __anext__(self) -> Any:
-        return self._check(await self._inner.__anext__())
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _Read:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _Write:
     def __init__(self, inner: Any, waiting: dict[Any, str]) -> None:
-        self._inner, self._waiting = inner, waiting
+        super().__init__(inner)
+        self._waiting = waiting
 
-    async def send(self, item: Any, /) -> None:
+    def seen(self, item: Any) -> Any:
         message = item.message if isinstance(item, SessionMessage) else None
         if isinstance(message, types.JSONRPCRequest):
             self._waiting[message.id] = message.method
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
             self._waiting.pop((message.params or {}).get("requestId"), None)  # no answer is waited for
-        await self._inner.send(item)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _Write:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._inner.__aexit__(*exc_info)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        return item
 
 
 class Unreadable:

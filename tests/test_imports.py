@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 # The layers, from the ground up, as mcpnb/__init__.py states them.
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
-     "results", "frames", "render", "trace", "events"},
+     "results", "frames", "render", "streams", "trace", "events"},
     {"targets", "unreadable", "connection"},
     {"handlers", "progress"},
     {"options"},
