@@ -158,9 +158,8 @@ class _ToolsTab:
         self.choice.observe(lambda _: self._pick(), names="value")
         self.call_button.on_click(lambda _: self.call())
         self.code_button.on_click(lambda _: self.copy_as_code())
-        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button, self.running]),
-                        self.message,
-                        self.code, self.calls], layout=w.Layout(padding="0 0 0 12px", width="100%"))
+        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button]), self.message,
+                        self.code, self.running, self.calls], layout=w.Layout(padding="0 0 0 12px", width="100%"))
         self.widget = w.HBox([w.VBox([self.search, self.choice]), right])
 
     def load(self) -> None:
