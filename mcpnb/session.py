@@ -45,6 +45,7 @@ from .schema import check_arguments, prepare, prepared, to_json, unusable
 from .subscriptions import Subscriptions, UpdateCallback
 from .targets import Target
 from .trace import Trace
+from .unreadable import received
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -403,14 +404,9 @@ class Session:
 
 def _unreadable(error: Exception) -> str:
     """One short line for what the transport could not read: what was received, cut."""
-    errors = getattr(error, "errors", None)
-    if callable(errors):  # pydantic: the message did not parse; say what came
-        try:
-            received = errors()[0].get("input")
-        except Exception:
-            received = None
-        if received is not None:
-            return f"the server sent something that is not a JSON-RPC message: {str(received)[:120]!r}"
+    came = received(error)
+    if came is not None:  # the message did not parse: say what came
+        return f"the server sent something that is not a JSON-RPC message: {came[:120]!r}"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:200] if text else ''}"
 

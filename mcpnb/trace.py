@@ -120,30 +120,27 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _TapRead(ReadThrough):
-    """The read stream, noting each message received in a Trace."""
+class _Noting:
+    """Notes each message that passes in a Trace, with its ``direction``."""
+
+    direction = ""
 
     def __init__(self, inner: Any, trace: Trace) -> None:
-        super().__init__(inner)
+        super().__init__(inner)  # type: ignore[call-arg]  (the stream class beside it in the bases)
         self._trace = trace
 
     def seen(self, item: Any) -> Any:
         if isinstance(item, SessionMessage):
-            self._trace.note("←", item.message)
+            self._trace.note(self.direction, item.message)
         return item
 
 
-class _TapWrite(WriteThrough):
-    """The write stream, noting each message sent in a Trace."""
+class _TapRead(_Noting, ReadThrough):
+    direction = "←"
 
-    def __init__(self, inner: Any, trace: Trace) -> None:
-        super().__init__(inner)
-        self._trace = trace
 
-    def seen(self, item: Any) -> Any:
-        if isinstance(item, SessionMessage):
-            self._trace.note("→", item.message)
-        return item
+class _TapWrite(_Noting, WriteThrough):
+    direction = "→"
 
 
 class Tap:

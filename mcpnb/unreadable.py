@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from .streams import ReadThrough, WriteThrough
 
-__all__ = ["Unreadable", "is_unreadable", "HttpFailure", "HttpFailures", "http_failure", "MARK"]
+__all__ = ["Unreadable", "is_unreadable", "received", "HttpFailure", "HttpFailures", "http_failure", "MARK"]
 
 MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
 HTTP_MARK = "mcpnb: http error"
@@ -111,8 +111,8 @@ class HttpFailures:
         return self.by_id.pop(ident, None)
 
 
-def _received(error: Exception) -> str:
-    """The text the transport could not read (pydantic keeps it as the input)."""
+def received(error: Exception) -> str | None:
+    """The text a transport could not read, where the error keeps it (pydantic keeps it as the input)."""
     errors = getattr(error, "errors", None)
     if callable(errors):
         try:
@@ -121,7 +121,7 @@ def _received(error: Exception) -> str:
                 return found if isinstance(found, str) else json.dumps(found, default=str)
         except Exception:
             pass
-    return str(error)
+    return None
 
 
 def _why(error: Exception) -> str:
@@ -171,7 +171,7 @@ class _Read(ReadThrough):
             return item
         if not isinstance(item, Exception):
             return item
-        text = _received(item)
+        text = received(item) or str(item)
         ident = _answer_id(text)
         if ident is None or ident not in self._waiting:
             return item  # it answers nothing we wait for: the message handler notes it
