@@ -20,7 +20,6 @@ Failure modes and what the person sees (all through ``translate``):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import sys
