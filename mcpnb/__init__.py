@@ -15,30 +15,32 @@ How the package is layered. A module imports only from the layers below
 its own, at module level; ``tests/test_imports.py`` checks this::
 
     1 ground      errors, version, runtime, masking, process, schema, fields, line,
-                  config, listings, results, frames, render, streams, trace, events
+                  config, listings, results, frames, render, streams, trace, events, tokens
     2 connection  targets, unreadable, connection
-    3 answering   handlers, progress
+    3 answering   handlers, progress, login, auth
     4 options     options
     5 session     catalog, subscriptions, session
     6 server      registry, server
     7 surface     magics, widgets/*
     8 package     this file: the public names (and %load_ext, which loads the magics lazily)
 
-Three imports go upward, each lazily inside the one function that needs it
+Four imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
-``Answers.asker`` (the widget forms that answer a server) and
-``Progress._make`` (the in-cell progress widget). Type-only imports
+``Answers.asker`` (the widget forms that answer a server),
+``Progress._make`` (the in-cell progress widget) and ``_Asking._make_view``
+(the in-cell sign-in widget). Type-only imports
 (``if TYPE_CHECKING:``) do not count. The demo servers (``mcpnb.demo``) use
 only the SDK and are imported by ``targets`` only to list their names.
 """
 
 from . import errors
 from .errors import *  # noqa: F403  (the error tree; its __all__ is the one list of names)
+from .auth import AuthStatus, ClientCredentials, OAuth
 from .handlers import Ask, ElicitationRequest, SamplingRequest
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .options import UNSET, ConnectOptions
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
-from .server import Server, aconnect, close_all, connect, servers
+from .server import Server, SignedOut, aconnect, close_all, connect, logout, servers
 from .session import Session
 from .version import __version__
 
@@ -55,6 +57,11 @@ __all__ = [
     "aconnect",
     "servers",
     "close_all",
+    "logout",
+    "OAuth",
+    "ClientCredentials",
+    "AuthStatus",
+    "SignedOut",
     "Server",
     "Session",
     "ConnectOptions",

@@ -109,10 +109,15 @@ class Link:
         client_info: types.Implementation | None = None,
         trace: Trace | None = None,
         callbacks: dict[str, Any] | None = None,
+        redact: Redactor | None = None,
+        authorization: Any = None,
     ) -> None:
         self.target = target
         self.trace = trace
-        self.redact = Redactor(target.secrets())
+        self.redact = redact if redact is not None else Redactor(target.secrets())
+        # mcpnb.auth.Authorization: its httpx auth for the HTTP client, the time a person spent
+        # signing in (not counted against connect_timeout), and a failed flow to report.
+        self.authorization = authorization
         register_secrets(target.secrets())
         self.mode, self.required_version = protocol_mode(options.protocol)
         self.timeout = options.timeout
@@ -148,15 +153,14 @@ class Link:
             self.watch = ProcessWatch(self.target.transport(self.stderr.file))
             transport: Any = self.watch
         else:
-            transport = self.target.transport(max_event_size=self.max_event_size, on_response=http.observe)
+            transport = self.target.transport(max_event_size=self.max_event_size, on_response=http.observe,
+                                              auth=self.authorization.http_auth if self.authorization else None)
         if self.trace is not None and self.target.kind != "inprocess":
             transport = Tap(transport, self.trace)
         if self.target.kind != "inprocess":
             self.unreadable = transport = Unreadable(transport, http)
         asyncio.get_running_loop().create_task(self._hold(transport))
-        with anyio.move_on_after(self.connect_timeout) as waited:
-            await self._ready.wait()
-        if waited.cancelled_caught:
+        if not await self._wait_ready():
             if self.watch is not None and self.watch.pid:  # it never answered: no grace period for it
                 await stop_process_group(self.watch.pid, grace=0.2)
             await self._abort()
@@ -183,6 +187,21 @@ class Link:
                 f"it negotiated {version}.",
                 hint="connect without protocol= to use the version it offers.",
             )
+
+    async def _wait_ready(self) -> bool:
+        """Wait for the client to be ready within connect_timeout, not counting the time a person
+        spends signing in; False if the time ran out."""
+        assert self._ready is not None
+        person = self.authorization.person if self.authorization is not None else None
+        started = anyio.current_time()
+        while not self._ready.is_set():
+            spent = person.spent() if person is not None else 0.0
+            left = self.connect_timeout + spent - (anyio.current_time() - started)
+            if left <= 0 and not (person is not None and person.active):
+                return False
+            with anyio.move_on_after(max(left, 0.25)):
+                await self._ready.wait()
+        return True
 
     async def _hold(self, transport: Any) -> None:
         assert self._closing and self._ready and self._done
@@ -382,13 +401,11 @@ class Link:
     def _http_error(self, failure: HttpFailure, action: str) -> MCPNBError:
         """What an HTTP error answer means, with the status and what the server said (as plain text)."""
         said = f": {self.redact(failure.excerpt)!r}" if failure.excerpt else ""
+        if self.authorization is not None and self.authorization.failure is not None:
+            failed, self.authorization.failure = self.authorization.failure, None
+            return failed  # the sign-in failed; the 401 after it is only how the transport heard of it
         if failure.status == 401 or (failure.status == 403 and failure.challenge):
-            asks = f" It asks for: {self.redact(failure.challenge)}." if failure.challenge else ""
-            return AuthorizationRequired(
-                f"{action}: the server wants authorization (HTTP {failure.status}).{asks}",
-                status=failure.status, challenge=failure.challenge,
-                hint="mcpnb cannot log in by itself yet; a token you already have goes in "
-                     "headers={'Authorization': 'Bearer ...'}.")
+            return self._authorization_required(failure, action)
         if failure.status == 404 and failure.in_session:
             self.lost = ConnectionLost(f"{action}: the server ended the session (HTTP 404).",
                                        hint="server.reconnect() starts a new session.")
@@ -397,6 +414,32 @@ class Link:
             return ServerError(f"{action} failed: the server failed (HTTP {failure.status}){said}.",
                                hint="the fault is on the server's side: try again later, or tell its operators.")
         return ServerError(f"{action} failed: the server refused the request (HTTP {failure.status}){said}.")
+
+    def _authorization_required(self, failure: HttpFailure, action: str) -> AuthorizationRequired:
+        """A 401 (or 403 with a challenge): what the server asks for, and how to give it."""
+        challenge = self.redact(failure.challenge) if failure.challenge else None
+        fields = challenge_fields(challenge or "")
+        asks = []
+        if challenge:
+            asks.append(f"{challenge.split(' ', 1)[0]} authorization")
+        if fields.get("resource_metadata"):
+            asks.append(f"resource metadata at {fields['resource_metadata']}")
+        if fields.get("scope"):
+            asks.append(f"scopes {fields['scope']!r}")
+        if fields.get("error_description") or fields.get("error"):
+            asks.append(f"it says {fields.get('error_description') or fields.get('error')!r}")
+        said = f" It asks for {', '.join(asks)}." if asks else ""
+        if self.authorization is None:
+            oauth = "OAuth-protected: " if fields.get("resource_metadata") else ""
+            message = f"{action}: the server is {oauth}it wants authorization (HTTP {failure.status}).{said}"
+            hint = ("connect with auth='oauth' to sign in through the browser (mcpnb.OAuth(client_id=...) for a "
+                    "registered client, mcpnb.ClientCredentials(...) for unattended runs), or pass a token you "
+                    "have in headers={'Authorization': 'Bearer ...'}.")
+        else:
+            message = f"{action}: the server refused the authorization given (HTTP {failure.status}).{said}"
+            hint = ("mcpnb.logout(url) forgets the stored sign-in; connect again to sign in anew, with the "
+                    "scopes the server asks for (mcpnb.OAuth(scopes=[...])).")
+        return AuthorizationRequired(message, status=failure.status, challenge=challenge, hint=hint)
 
     # -- whose error: the SDK's own, or the server's ---------------------------------------
 
@@ -473,8 +516,13 @@ class Link:
                 f"{self.redact(self.target.command or '')!r}.",
                 hint="check the command name and that it is installed (and on PATH).",
             )
+        if isinstance(leaf, ConnectError):
+            return leaf
         if isinstance(leaf, MCPNBError):
             return ConnectError(leaf.message, hint=leaf.hint)
+        if self.authorization is not None and self.authorization.failure is not None:
+            failed, self.authorization.failure = self.authorization.failure, None
+            return failed
         failure = http_failure(leaf.data) if isinstance(leaf, MCPError) else None
         if failure is not None:
             error = self._http_error(failure, f"Connecting to {name!r} ({self.target.describe()})")
@@ -619,6 +667,13 @@ def _describe(exc: BaseException) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
+
+
+def challenge_fields(challenge: str) -> dict[str, str]:
+    """The ``key="value"`` parameters of a ``WWW-Authenticate`` header (resource_metadata, scope, error)."""
+    import re
+
+    return {key.lower(): value for key, value in re.findall(r'([A-Za-z_]+)="([^"]*)"', challenge)}
 
 
 def negotiated_era(version: str | None) -> str:

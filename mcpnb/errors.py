@@ -9,7 +9,8 @@ one of these::
     ├── ConfigError             a bad target, option or config file; nothing was started   (ValueError)
     ├── ConnectError            the server could not be reached or did not finish connecting
     │   ├── ServerStartError    a stdio server failed to start or exited while starting
-    │   └── AuthorizationRequired   the server wants authorization (HTTP 401, its challenge kept)
+    │   ├── AuthorizationRequired   the server wants authorization (HTTP 401, its challenge kept)
+    │   └── AuthorizationFailed     a login (OAuth) failed; ``step`` names the step that failed
     ├── ConnectionLost          an open connection died (the server crashed or went away)
     ├── ConnectionClosed        the connection was closed with close() or replaced
     ├── NotFound                no tool, prompt or resource by that name   (KeyError)
@@ -41,6 +42,7 @@ __all__ = [
     "ConnectError",
     "ServerStartError",
     "AuthorizationRequired",
+    "AuthorizationFailed",
     "ConnectionLost",
     "ConnectionClosed",
     "NotFound",
@@ -126,6 +128,15 @@ class AuthorizationRequired(ConnectError):
         super().__init__(message, hint=hint)
         self.status = status
         self.challenge = challenge
+
+
+class AuthorizationFailed(ConnectError):
+    """A login failed or was cancelled; ``step`` names the step of the flow where (``"token"``,
+    ``"authorize"``, ``"registration"``...), as in the connection's trace."""
+
+    def __init__(self, message: str, *, step: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.step = step
 
 
 class ConnectionLost(_ProcessDetails):

@@ -32,7 +32,7 @@ from . import registry
 from .errors import ConfigError, MCPNBError
 from .line import parse_arguments, split_words
 from .options import ConnectOptions
-from .server import Server, close_all, connect
+from .server import Server, SignedOut, close_all, connect, logout
 
 __all__ = ["MCPMagics", "MagicFailed", "COMMANDS", "completions", "split_target", "load"]
 
@@ -251,6 +251,14 @@ def _disconnect(args: argparse.Namespace, _cell: str | None) -> None:
         find_server(args.server).close()
     else:
         raise ConfigError("Say which connection to close.", hint="%mcp disconnect NAME, or --all")
+
+
+@command("logout", ["NAME | URL  forget the sign-in to a remote server (its stored tokens)"],
+         arg("server", help="an open connection, a URL or a config name", complete=SERVER))
+def _logout(args: argparse.Namespace, _cell: str | None) -> SignedOut:
+    """Forget a server's sign-in: its stored tokens, and those open connections hold."""
+    opened = {server.name: server for server in registry.servers()}
+    return logout(opened.get(args.server, args.server))
 
 
 # -- finding servers ---------------------------------------------------------------------

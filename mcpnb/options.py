@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Literal, Union
 
+from .auth import AuthOption, check_auth
 from .connection import protocol_mode
 from .errors import ConfigError
 from .events import LOG_LEVELS
@@ -94,6 +95,10 @@ class ConnectOptions:
     headers: Mapping[str, str] | None = _option(
         None, "HTTP headers sent with every request (kept secret)", metavar="KEY=VALUE", kind="pairs",
         flag="--header", in_config=False)
+    auth: AuthOption = _option(
+        None, "how to authorize with a remote server: 'oauth' signs in through the browser "
+        "(from Python also mcpnb.OAuth(...), mcpnb.ClientCredentials(...) or an httpx2.Auth)",
+        kind="choice", choices=("oauth", _NONE))
     transport: str | None = _option(
         None, "'http' (Streamable HTTP, the default for URLs), 'sse' (legacy HTTP+SSE) or 'stdio'",
         metavar="KIND", in_config=False)
@@ -145,6 +150,7 @@ class ConnectOptions:
         if self.log_level is not None and self.log_level not in LOG_LEVELS:
             raise ConfigError(f"Unknown log_level {self.log_level!r}.",
                               hint=f"use None or one of: {', '.join(LOG_LEVELS)}.")
+        put("auth", check_auth(self.auth))
         transport_kind(self.transport)
         protocol_mode(self.protocol)
         check_handler("sampling", self.sampling)

@@ -28,16 +28,17 @@ cancelled this way: connection.py cancels them through their own scope.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 import time
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from .errors import MCPNBError
 
-__all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread", "warn"]
+__all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread", "warn", "PersonTime"]
 
 T = TypeVar("T")
 
@@ -390,3 +391,38 @@ def warn(warning: Warning) -> None:
 def _raise_warnings(job: Job) -> None:
     for warning in job.warnings:
         warnings.warn(warning, stacklevel=4)  # at the line that called Server (run or arun, the verb, the caller)
+
+
+class PersonTime:
+    """Seconds spent waiting on a person (a login in the browser), which a timeout must not count.
+
+    ``connect_timeout`` measures the server; a person signing in may take minutes.
+    The login opens ``waiting()`` while it waits; the connection adds ``spent()``
+    to its deadline and does not give up while ``active``.
+    """
+
+    def __init__(self) -> None:
+        self._spent = 0.0
+        self._since: float | None = None
+        self._depth = 0
+
+    @property
+    def active(self) -> bool:
+        return self._depth > 0
+
+    def spent(self) -> float:
+        ongoing = time.monotonic() - self._since if self._since is not None else 0.0
+        return self._spent + ongoing
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        if self._depth == 0:
+            self._since = time.monotonic()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and self._since is not None:
+                self._spent += time.monotonic() - self._since
+                self._since = None

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import registry, runtime
+from . import registry, runtime, tokens
+from .auth import AuthStatus
 from .events import Events
 from .handlers import RootsOption
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["Server", "connect", "aconnect", "servers", "close_all"]
+__all__ = ["Server", "connect", "aconnect", "servers", "close_all", "logout", "SignedOut"]
 
 servers = registry.servers
 close_all = registry.close_all
@@ -110,6 +112,12 @@ class Server:
 
         trace = self.session.trace
         return trace.frame() if trace is not None else pd.DataFrame()
+
+    @property
+    def auth(self) -> AuthStatus | None:
+        """How the connection is authorized: method, scopes granted, expiry, issuer (never the token).
+        None when it was opened without ``auth=``."""
+        return self.session.auth
 
     # -- what happened on it -----------------------------------------------------------
 
@@ -411,6 +419,45 @@ async def aconnect(target: Any, *, options: ConnectOptions | None = None, **kwar
     await runtime.arun(server.session.open())
     await runtime.arun(registry.replace_older(server))
     return server
+
+
+@dataclass(frozen=True)
+class SignedOut:
+    """What ``logout()`` forgot: where tokens were kept, and the open connections that will sign in again."""
+
+    server: str
+    storage: tuple[str, ...]
+    connections: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        kept = ", ".join(self.storage) if self.storage else "nothing was stored"
+        opened = f"; {len(self.connections)} open connection(s) sign in again on their next request" \
+            if self.connections else ""
+        return f"<SignedOut of {self.server}: forgot the sign-in ({kept}){opened}>"
+
+
+def logout(target: Any) -> SignedOut:
+    """Forget the sign-in to a server: the stored tokens and registration, and those held by open connections.
+
+    ``target`` is the server's URL, the name of an ``mcpServers`` entry, or a ``Server``.
+    """
+    if isinstance(target, Server):
+        url = target.target.url
+    else:
+        url = resolve(target, ConnectOptions()).url
+    if not url:
+        from .errors import ConfigError
+
+        raise ConfigError("logout() is for remote servers (an http or https URL).")
+    key = tokens.server_key(url)
+    stored = tuple(tokens.forget(url))
+    opened = []
+    for server in registry.servers():
+        authorization = server.session.authorization
+        if authorization is not None and tokens.server_key(authorization.url) == key:
+            authorization.forget()
+            opened.append(server.name)
+    return SignedOut(server=key, storage=stored, connections=tuple(opened))
 
 
 def _signed(function: Any) -> None:

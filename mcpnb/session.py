@@ -30,6 +30,7 @@ import mcp_types as types
 from mcp.shared.dispatcher import ProgressFnT
 
 from . import runtime
+from .auth import Authorization, AuthStatus
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
 from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, RequestTimeout,
@@ -37,7 +38,7 @@ from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArgume
 from .events import Events
 from .handlers import Answers, RootsOption, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
-from .masking import Redactor
+from .masking import Redactor, register_secrets
 from .options import UNSET, ConnectOptions, Timeout, Unset
 from .progress import Progress
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
@@ -80,6 +81,14 @@ class Session:
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
         self._unchecked: set[str] = set()  # tools whose unusable input schema was reported
+        self.authorization: Authorization | None = None  # made once: tokens held survive a reconnect
+        if options.auth is not None:
+            if target.kind not in ("http", "sse"):
+                raise ConfigError(f"auth= applies to remote servers (http or https URLs), not to "
+                                  f"{target.describe().split(':', 1)[0]}.")
+            self.authorization = Authorization(options.auth, url=target.url or "", server_name=self.name,
+                                               note=self._note_http, secret=self._learn_secret,
+                                               person=runtime.PersonTime())
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -87,7 +96,7 @@ class Session:
         """Connect (start the server process, for stdio) and learn what the server is."""
         link = Link(self.target, self.options, message_handler=self._on_message, logging_callback=self._on_log,
                     client_info=types.Implementation(name="mcpnb", version=__version__),
-                    callbacks=self.answers.callbacks())
+                    callbacks=self.answers.callbacks(), redact=self.redact, authorization=self.authorization)
         if self._trace is None:
             self._trace = Trace(link.redact)
         link.trace = self._trace
@@ -117,6 +126,20 @@ class Session:
         level = self.options.log_level
         if level and self._info.era == "handshake" and client.server_capabilities.logging is not None:
             await _set_log_level(link, level)
+
+    def _note_http(self, exchange: Any) -> None:
+        if self._trace is not None:
+            self._trace.note_http(exchange)
+
+    def _learn_secret(self, value: str) -> None:
+        """A secret the sign-in produced (a token, a client secret): masked from now on, everywhere."""
+        self.redact.add([value])
+        register_secrets([value])
+
+    @property
+    def auth(self) -> AuthStatus | None:
+        """How the connection is authorized (None: no auth= given); never the token."""
+        return self.authorization.status() if self.authorization is not None else None
 
     async def close(self, *, replaced_by: str | None = None) -> None:
         """Close the connection (a stdio server process is stopped); ``replaced_by`` names its successor."""

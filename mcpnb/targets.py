@@ -111,39 +111,40 @@ class Target:
         return values
 
     def transport(self, errlog: IO[str] | None = None, *, max_event_size: int | None = None,
-                  on_response: Any = None) -> Any:
+                  on_response: Any = None, auth: Any = None) -> Any:
         """What to hand to ``mcp.Client``: a fresh SDK transport or the server object.
 
         ``max_event_size``: the largest Streamable HTTP event read, in bytes (None: no limit);
-        ``on_response``: an async hook that sees each HTTP response (Streamable HTTP)."""
+        ``on_response``: an async hook that sees each HTTP response (Streamable HTTP);
+        ``auth``: an ``httpx2.Auth`` for every HTTP request (see mcpnb.auth)."""
         if self.kind == "stdio":
             # Bytes that are not UTF-8 become U+FFFD: under "strict" one bad line killed the reader for good.
             params = StdioServerParameters(command=self.command or "", args=self.args, env=self.env or None,
                                            cwd=self.cwd, encoding_error_handler="replace")
             return stdio_client(params, errlog=errlog if errlog is not None else sys.stderr)
         if self.kind == "http":
-            return _streamable_http(self.url or "", self.headers, max_event_size, on_response)
+            return _streamable_http(self.url or "", self.headers, max_event_size, on_response, auth)
         if self.kind == "sse":
-            return sse_client(self.url or "", headers=self.headers or None)
+            return sse_client(self.url or "", headers=self.headers or None, auth=auth)
         return self.server
 
 
 @contextlib.asynccontextmanager
 async def _streamable_http(url: str, headers: dict[str, str], max_event_size: int | None,
-                           on_response: Any) -> AsyncIterator[Any]:
+                           on_response: Any, auth: Any) -> AsyncIterator[Any]:
     """The SDK's Streamable HTTP transport on an HTTP client of ours, closed with it (the SDK leaves
     a client it was given open, and its keep-alive socket with it, until garbage collection)."""
-    async with _http_client(headers, on_response) as client:
+    async with _http_client(headers, on_response, auth) as client:
         async with streamable_http_client(url, http_client=client, max_sse_event_size=max_event_size) as streams:
             yield streams
 
 
-def _http_client(headers: dict[str, str], on_response: Any = None) -> Any:
+def _http_client(headers: dict[str, str], on_response: Any = None, auth: Any = None) -> Any:
     import httpx2
 
     timeout = httpx2.Timeout(_HTTP_CONNECT_TIMEOUT, read=_HTTP_READ_TIMEOUT)
     hooks = {"response": [on_response]} if on_response is not None else None
-    return httpx2.AsyncClient(headers=headers or None, timeout=timeout, event_hooks=hooks)
+    return httpx2.AsyncClient(headers=headers or None, timeout=timeout, event_hooks=hooks, auth=auth)
 
 
 def resolve(target: Any, options: ConnectOptions) -> Target:

@@ -10,6 +10,11 @@ redactor. The last ``KEEP`` messages are kept.
 
 In-process servers have no wire: the SDK calls them directly (or through its
 own memory transport), so their trace is empty.
+
+Authorization happens below JSON-RPC, in HTTP exchanges (a 401 and its
+challenge, metadata, registration, token). ``mcpnb.auth`` notes each as an
+``HttpExchange`` (kind ``"http"``, its step's name in ``method``), masked
+before it is kept.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import collections
 import json
 import time
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -25,10 +31,29 @@ from mcp.shared.message import SessionMessage
 
 from .streams import ReadThrough, WriteThrough
 
-__all__ = ["Trace", "Tap"]
+__all__ = ["Trace", "Tap", "HttpExchange"]
 
 KEEP = 1000
 _COLUMNS = ["time", "direction", "kind", "method", "id", "duration_ms", "size", "summary", "message"]
+
+
+@dataclass
+class HttpExchange:
+    """One HTTP exchange of an authorization flow, secrets already masked (see mcpnb.auth)."""
+
+    step: str
+    method: str
+    url: str
+    status: int | None
+    summary: str
+    duration_ms: float | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, {}, "")}
 
 
 class Trace:
@@ -45,6 +70,10 @@ class Trace:
             self.dropped += 1
         self._entries.append((time.time(), direction, message))
 
+    def note_http(self, exchange: HttpExchange) -> None:
+        """Remember one HTTP exchange of an authorization flow (direction ⇄: a request and its answer)."""
+        self.note("⇄", exchange)
+
     def clear(self) -> None:
         self._entries.clear()
         self.dropped = 0
@@ -57,6 +86,15 @@ class Trace:
         rows = []
         started: dict[tuple[str, Any], tuple[float, str]] = {}
         for moment, direction, message in list(self._entries):
+            if isinstance(message, HttpExchange):
+                data = json.loads(self._redact(json.dumps(message.as_dict())))
+                rows.append({
+                    "time": datetime.fromtimestamp(moment, timezone.utc), "direction": direction, "kind": "http",
+                    "method": message.step, "id": None, "duration_ms": message.duration_ms,
+                    "size": len(json.dumps(data, separators=(",", ":"))), "summary": self._redact(message.summary),
+                    "message": data,
+                })
+                continue
             data = json.loads(self._redact(message.model_dump_json(by_alias=True, exclude_unset=True)))
             kind, method, ident = _describe(data)
             duration = None

@@ -15,9 +15,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 # The layers, from the ground up, as mcpnb/__init__.py states them.
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
-     "results", "frames", "render", "streams", "trace", "events"},
+     "results", "frames", "render", "streams", "trace", "events", "tokens"},
     {"targets", "unreadable", "connection"},
-    {"handlers", "progress"},
+    {"handlers", "progress", "login", "auth"},
     {"options"},
     {"catalog", "subscriptions", "session"},
     {"registry", "server"},
@@ -29,6 +29,7 @@ LAZY_UPWARD = {
     ("server", "explore", "widgets"),
     ("handlers", "asker", "widgets"),
     ("progress", "_make", "widgets"),
+    ("login", "_make_view", "widgets"),
 }
 
 
