@@ -1,4 +1,4 @@
-"""``python -m mcpnb.demo NAME [--http PORT] [--reset] [--database PATH]``."""
+"""``python -m mcpnb.demo NAME [--http PORT [--auth [--token-lifetime SECONDS]]] [--reset] [--database PATH]``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="restore the seed data before starting")
     parser.add_argument("--reset-only", action="store_true", help="restore the seed data and exit")
     parser.add_argument("--database", metavar="PATH", help="SQLite file (default: see mcpnb.demo.store)")
+    parser.add_argument("--auth", action="store_true",
+                        help="serve --http behind OAuth 2.1, with a demo authorization server in the same process "
+                             "(prints the sign-in and robot credentials at start)")
+    parser.add_argument("--token-lifetime", type=_seconds, metavar="SECONDS",
+                        help="with --auth: how long access tokens last (default 300)")
     args = parser.parse_args(argv)
+    if args.auth and (args.http is None or args.sse is not None):
+        parser.error("--auth works with --http PORT only (Streamable HTTP)")
+    if args.token_lifetime is not None and not args.auth:
+        parser.error("--token-lifetime needs --auth")
+    if args.auth and args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--auth serves plain http: use a loopback --host (127.0.0.1, localhost or ::1)")
 
     server = build_server(args.name, database=args.database, reset=args.reset or args.reset_only)
     if args.reset_only:
@@ -30,12 +41,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.sse is not None:
         print(f"{args.name}: HTTP+SSE on http://{args.host}:{args.sse}/sse", file=sys.stderr, flush=True)
         server.run("sse", host=args.host, port=args.sse)
+    elif args.http is not None and args.auth:
+        from .authserver import DEFAULT_TOKEN_LIFETIME, DemoAuthServer
+
+        lifetime = args.token_lifetime or DEFAULT_TOKEN_LIFETIME
+        demo = DemoAuthServer(server, host=args.host, port=args.http, token_lifetime=lifetime, name=args.name)
+        print(demo.banner(), file=sys.stderr, flush=True)
+        demo.run()  # deletes the private key file when it stops
     elif args.http is not None:
         print(f"{args.name}: Streamable HTTP on http://{args.host}:{args.http}/mcp", file=sys.stderr, flush=True)
         server.run("streamable-http", host=args.host, port=args.http)
     else:
         server.run("stdio")
     return 0
+
+
+def _seconds(text: str) -> int:
+    """A whole number of seconds, at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 second")
+    return value
 
 
 if __name__ == "__main__":
