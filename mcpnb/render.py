@@ -258,6 +258,25 @@ def server(srv: Any) -> str:
             ("protocol", f"{esc(info.protocol_version)} ({esc(info.era)})"), ("transport", esc(info.transport)),
             ("capabilities", ", ".join(esc(c) for c in info.capability_names) or "none"),
             ("state", "connected" if srv.alive else "lost: reconnect() to restart")]
+    status = srv.auth
+    if status is not None:
+        rows.append(("authorization", esc(repr(status).removeprefix("<AuthStatus ").removesuffix(">"))))
     body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
     instructions = f"<div class='head'>instructions</div>{_text(info.instructions)}" if info.instructions else ""
-    return _box(f"<table>{body}</table>{instructions}")
+    return _box(f"<table>{body}</table>{instructions}{_sign_in_steps(srv)}")
+
+
+def _sign_in_steps(srv: Any) -> str:
+    """The HTTP steps of the authorization flows so far (the trace's kind 'http' rows), oldest first."""
+    trace = srv.session.trace
+    if trace is None or srv.auth is None:
+        return ""
+    frame = trace.frame()
+    steps = frame[frame.kind == "http"]
+    if steps.empty:
+        return ""
+    rows = "".join(
+        f"<tr><td>{number}</td><th style='text-align:left'>{esc(row.method)}</th><td>{esc(row.summary)}</td>"
+        f"<td>{'' if row.duration_ms != row.duration_ms or row.duration_ms is None else f'{row.duration_ms:g} ms'}"
+        f"</td></tr>" for number, row in enumerate(steps.itertuples(), 1))
+    return f"<div class='head'>sign-in steps (server.trace, kind 'http')</div><table>{rows}</table>"

@@ -229,3 +229,54 @@ def test_an_awaited_call_in_a_cell_shows_its_bar_and_cancel(browser, lab, tmp_pa
     assert marker.read_text() == "cancelled"
     shot(page, "cell-cancelled")
     page.close()
+
+
+def test_a_sign_in_in_chromium_comes_back_to_the_loopback_listener(browser, tmp_path, monkeypatch):
+    """The person's part for real: the flow opens the sign-in page (here $BROWSER hands the address to
+    chromium), the person signs in on the demo's page, and the browser's redirect reaches mcpnb's
+    one-login listener on 127.0.0.1, which answers it and closes."""
+    import threading
+    import webbrowser
+
+    import mcpnb
+    from mcpnb.demo.authserver import running
+
+    opened = tmp_path / "opened.txt"
+    script = tmp_path / "hand_over.py"
+    script.write_text(f"import sys\nopen({str(opened)!r}, 'w').write(sys.argv[1])\n")
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {script} %s")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # webbrowser reads $BROWSER once per process
+    with running("helpdesk") as demo:
+        outcome: dict = {}
+
+        def connect() -> None:
+            try:
+                outcome["server"] = mcpnb.connect(demo.credentials.mcp_url, auth=mcpnb.OAuth(storage="memory"))
+            except BaseException as error:  # reported below
+                outcome["error"] = error
+
+        worker = threading.Thread(target=connect)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not opened.exists() or not opened.read_text():
+            assert time.monotonic() < deadline and worker.is_alive(), outcome.get("error", "no browser was opened")
+            time.sleep(0.05)
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        PAGES.append(page)
+        page.goto(opened.read_text())
+        page.get_by_label("User").fill("ada")
+        page.get_by_label("Password").fill(demo.credentials.password)
+        shot(page, "sign-in-page")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Signed in to").wait_for(timeout=15_000)
+        assert page.url.startswith("http://127.0.0.1:") and "/callback?code=" in page.url
+        shot(page, "signed-in")
+        worker.join(30)
+        assert "error" not in outcome, outcome.get("error")
+        server = outcome["server"]
+        assert len(server.tools) > 5 and server.auth.signed_in
+        page.close()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(page.url, timeout=2)  # the listener is gone
+        server.close()
+        mcpnb.logout(demo.credentials.mcp_url)

@@ -231,3 +231,109 @@ def test_every_notebook_is_linked_from_the_index_and_listed_in_the_readme():
         assert f"`{path.stem}`" in readme, f"README does not list {path.name}"
         if path.name != "index.ipynb":
             assert f"]({path.name})" in linked, f"the index does not link {path.name}"
+
+
+def _sign_in_link(kernel: Kernel, msg_id: str, seen: list[dict]) -> str:
+    """The sign-in page's address, from the link the cell shows (its HTML, or the widget's)."""
+    import html
+    import re
+
+    deadline = time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline, "no sign-in link appeared"
+        message = kernel.client.get_iopub_msg(timeout=30)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        seen.append(message)
+        content = message["content"]
+        text = content.get("data", {}).get("text/html", "") or str(content.get("data", {}).get("state", {}))
+        found = re.search(r'Sign in to .*?href=\\?"([^"\\]+)\\?"', text)
+        if found:
+            return html.unescape(found.group(1))
+
+
+def _secrets_of(demo, codes: list[str]) -> list[str]:
+    """Every code and token the demo authorization server issued so far."""
+    provider = demo.provider
+    return [*codes, *provider._access, *provider._refresh]  # the demo's own records (a test may read them)
+
+
+def test_a_blocked_cell_signs_in_by_pasting_the_address_back(kernel, tmp_path):
+    """A kernel where no browser can be opened (a hub, a container): the cell shows the link, the
+    kernel's input box takes the address the browser ended on; nothing secret reaches a saved notebook."""
+    from mcpnb.demo.authserver import running, sign_in
+
+    with running("helpdesk") as demo:
+        kernel.run(f"import os\nos.environ['MCPNB_TOKENS_DIR'] = {str(tmp_path)!r}\n"
+                   "os.environ.pop('DISPLAY', None); os.environ.pop('BROWSER', None)\nimport mcpnb")
+        msg_id = kernel.start(f"server = mcpnb.connect({demo.credentials.mcp_url!r}, auth='oauth')")
+        seen: list[dict] = []
+        link = _sign_in_link(kernel, msg_id, seen)
+        request = kernel.client.get_stdin_msg(timeout=30)
+        assert request["content"]["prompt"].startswith("Paste the address your browser was sent back to")
+        back = sign_in(link)
+        kernel.client.input(back)
+        content, rest = kernel.outputs(msg_id)
+        assert content["status"] == "ok", content
+        seen += rest
+        assert any(m["msg_type"] == "update_display_data" and "finished" in m["content"]["data"]["text/html"]
+                   for m in rest)  # the spent link is replaced
+        assert kernel.run("print(server.auth.method, len(server.tools) > 5)") == "OAuth authorization code (PKCE) True"
+
+        # Everything a person could save: the cells' outputs, the trace, the explorer's widget state.
+        shown = [kernel.start(code) for code in (
+            "server", "server.auth", "server.trace", "server.explore()",
+            "import ipywidgets, json\nprint(json.dumps(ipywidgets.Widget.get_manager_state()))")]
+        cells = [nbformat.v4.new_code_cell(f"connect {i}") for i in range(len(shown) + 1)]
+        cells[0].outputs = [nbformat.v4.output_from_msg(m) for m in seen
+                            if m["msg_type"] in ("display_data", "stream", "execute_result", "error")]
+        for cell, cell_msg in zip(cells[1:], shown):
+            reply, messages = kernel.outputs(cell_msg)
+            assert reply["status"] == "ok", reply
+            cell.outputs = [nbformat.v4.output_from_msg(m) for m in messages
+                            if m["msg_type"] in ("display_data", "stream", "execute_result")]
+        saved = tmp_path / "saved.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), saved)
+        text = saved.read_text()
+        assert "Sign in to" in text
+        code = back.split("code=", 1)[1].split("&", 1)[0]
+        for secret in _secrets_of(demo, [code]):
+            assert secret not in text
+        tokens_file = next(tmp_path.glob("*.json"))
+        assert oct(tokens_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_awaiting_cell_signs_in_through_a_widget(kernel, tmp_path):
+    """await aconnect(): a widget with the link, a field for the address, and Cancel."""
+    from mcpnb.demo.authserver import running, sign_in
+
+    with running("helpdesk") as demo:
+        kernel.run("import os\nos.environ.pop('DISPLAY', None); os.environ.pop('BROWSER', None)\nimport mcpnb")
+        msg_id = kernel.start(f"server = await mcpnb.aconnect({demo.credentials.mcp_url!r}, "
+                              "auth=mcpnb.OAuth(storage='memory'))")
+        widgets: dict[str, dict] = {}
+        link = None
+        deadline = time.monotonic() + 30
+        while link is None or "Continue" not in [w.get("description") for w in widgets.values()]:
+            assert time.monotonic() < deadline, "no sign-in widget appeared"
+            message = kernel.client.get_iopub_msg(timeout=30)
+            if message["msg_type"] == "comm_open":
+                state = message["content"]["data"]["state"]
+                widgets[message["content"]["comm_id"]] = state
+                if "Sign in to" in str(state.get("value", "")):
+                    import html
+                    import re
+
+                    link = html.unescape(re.search(r'href="([^"]+)"', state["value"]).group(1))
+        field = next(comm for comm, state in widgets.items() if state.get("placeholder", "").startswith("or paste"))
+        button = next(comm for comm, state in widgets.items() if state.get("description") == "Continue")
+        back = sign_in(link)
+        kernel.client.session.send(kernel.client.shell_channel.socket, "comm_msg", {
+            "comm_id": field, "data": {"method": "update", "state": {"value": back}, "buffer_paths": []}})
+        time.sleep(0.2)
+        kernel.click(button)
+        content = kernel.reply(msg_id, timeout=30)
+        assert content["status"] == "ok", content
+        assert kernel.run("print(len(server.tools) > 5, server.auth.storage)") == "True memory"
+        # The pasted address (a one-time code) is not left in the field's state.
+        assert back not in kernel.run("import ipywidgets, json\nprint(json.dumps(ipywidgets.Widget.get_manager_state()))")
