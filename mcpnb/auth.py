@@ -348,6 +348,9 @@ class Authorization:
     # -- the trace -------------------------------------------------------------------------
 
     def _record_browser(self, step: str, url: str) -> None:
+        for name, value in parse_qsl(urlsplit(url.strip()).query):
+            if name in SECRET_FIELDS and value:
+                self._secret(value)  # the one-time code, should anything repeat it
         what = "the browser is sent to" if step == "authorize" else "the browser came back to"
         self._note(HttpExchange(step=step, method="GET", url=mask_query(url), status=None,
                                 summary=f"{what} {mask_query(url)}"))
@@ -456,6 +459,12 @@ class _Visible:
 
 
 class _AuthorizationCode(_Visible, OAuthClientProvider):
+    async def _initialize(self) -> None:
+        await super()._initialize()
+        spec = self.mcpnb.spec
+        if isinstance(spec, OAuth) and spec.client_id:  # registered beforehand: never registered again
+            self.context.client_info = self._registered(spec)
+
     async def _perform_authorization(self) -> httpx2.Request:
         context = self.context
         spec = self.mcpnb.spec
@@ -463,7 +472,7 @@ class _AuthorizationCode(_Visible, OAuthClientProvider):
             from mcp.client.auth.utils import union_scopes
 
             context.client_metadata.scope = union_scopes(context.client_metadata.scope, _scope_text(spec.scopes))
-            if spec.client_id and (context.client_info is None or context.client_info.client_id != spec.client_id):
+            if spec.client_id:  # the server's metadata is known now: its auth method can be chosen
                 context.client_info = self._registered(spec)
         return await super()._perform_authorization()
 

@@ -185,14 +185,14 @@ class Login:
         state = (parse_qs(urlsplit(url).query).get("state") or [""])[0]
         self.record("authorize", url)
         with self.person.waiting():
-            with anyio.fail_after(LOGIN_TIMEOUT_SECONDS) if not self.authorize else contextlib.nullcontext():
-                try:
+            try:
+                with anyio.fail_after(LOGIN_TIMEOUT_SECONDS) if not self.authorize else contextlib.nullcontext():
                     returned = await self._browser_trip(url, state)
-                except TimeoutError:
-                    raise AuthorizationFailed(
-                        f"Nobody finished signing in to {self.server_name!r} within "
-                        f"{LOGIN_TIMEOUT_SECONDS / 60:g} minutes.", step="authorize",
-                        hint="connect again and complete the sign-in in the browser.") from None
+            except TimeoutError:  # raised by fail_after as its block ends
+                raise AuthorizationFailed(
+                    f"Nobody finished signing in to {self.server_name!r} within "
+                    f"{LOGIN_TIMEOUT_SECONDS / 60:g} minutes.", step="authorize",
+                    hint="connect again and complete the sign-in in the browser.") from None
         self.record("redirect", returned)
         return code_from(returned, state)
 
