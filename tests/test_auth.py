@@ -19,6 +19,7 @@ import webbrowser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx2
 import pytest
 
 import mcpnb
@@ -261,3 +262,82 @@ def test_the_loopback_listener_hears_the_browser_and_closes(demo, tmp_path, monk
     port = urlsplit(server.trace[server.trace.method == "redirect"].iloc[0]["message"]["url"]).port
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # nothing listens there any more
+
+
+def test_a_registered_client_uses_the_auth_method_the_server_offers(demo):
+    redirect = "http://127.0.0.1:8765/callback"
+    registered = httpx2.post(f"{demo.issuer}/register", json={
+        "redirect_uris": [redirect], "client_name": "a registered notebook", "scope": "read write",
+        "grant_types": ["authorization_code", "refresh_token"], "token_endpoint_auth_method": "client_secret_basic",
+    }).json()
+    server = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(
+        client_id=registered["client_id"], client_secret=registered["client_secret"], redirect_uri=redirect,
+        authorize=Browser(), storage="memory"))
+    assert len(server.tools) > 5
+    steps = http_steps(server)
+    assert "registration" not in steps and "token" in steps
+    token = server.trace[server.trace.method == "token"].iloc[0]["message"]
+    assert token["request_headers"]["authorization"] == "Basic ***"  # offered first in the metadata
+    assert registered["client_secret"] not in server.trace.to_json(date_format="iso")
+
+
+def test_any_httpx_auth_is_passed_through(demo):
+    class StaticBearer(httpx2.Auth):
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def auth_flow(self, request):
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+    token = httpx2.post(f"{demo.issuer}/token", data={"grant_type": "client_credentials"},
+                        auth=("demo-robot", demo.client_secret)).json()["access_token"]
+    server = mcpnb.connect(demo.mcp_url, auth=StaticBearer(token))
+    assert len(server.tools) > 5
+    assert server.auth.method == "httpx auth: StaticBearer" and http_steps(server) == []
+
+
+def test_tokens_are_refreshed_a_little_before_they_expire(demo):
+    """A tenth of the lifetime ahead (at most a minute): checked on the provider itself, without waiting."""
+    server = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=Browser(), storage="memory"))
+    provider = server.session.authorization.provider
+    lifetime = provider.context.current_tokens.expires_in
+    provider.context.token_expiry_time = time.time() + lifetime * 0.05  # inside the last tenth
+    server.refresh()
+    assert len(server.tools) > 5  # a request, with a token still valid for 15 s
+    assert http_steps(server)[-1] == "refresh"
+    assert provider.context.token_expiry_time > time.time() + lifetime * 0.9
+
+
+def test_no_secret_reaches_a_log_record(demo, tokens_dir):
+    import logging
+
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep(level=logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    before = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        server = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=Browser(), storage="file"))
+        server.call("list_orders", status="paid", limit=1)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before)
+    text = "\n".join(records)
+    assert "HTTP Request" in text or "POST" in text  # the loggers did talk
+    for secret in secrets_of(tokens_dir):
+        assert secret not in text
+
+
+def test_the_explorer_s_server_tab_lists_the_sign_in_steps(demo):
+    server = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=Browser(), storage="memory"))
+    page = mcpnb.render.server(server)
+    assert "sign-in steps" in page and "authorization server metadata" in page
+    assert "OAuth authorization code (PKCE), scopes read" in page
+    assert "code=***" in page and "&amp;state=" in page  # escaped, the code masked

@@ -226,8 +226,10 @@ def test_9_an_http_error_says_its_status_what_the_server_said_and_what_to_do():
             mcpnb.connect(url, name="guarded")
         error = caught.value
         assert error.status == 401 and 'scope="tickets:read"' in error.challenge
-        assert "the server wants authorization (HTTP 401). It asks for: Bearer resource_metadata=" in str(error)
-        assert "headers={'Authorization'" in error.hint and "check the URL" not in str(error)
+        assert "the server is OAuth-protected: it wants authorization (HTTP 401)" in str(error)
+        assert "resource metadata at http" in str(error) and "scopes 'tickets:read'" in str(error)
+        assert "auth='oauth'" in error.hint and "headers={'Authorization'" in error.hint
+        assert "check the URL" not in str(error)
     with serving("failing") as url:
         with pytest.raises(mcpnb.ConnectError, match=r"the server failed \(HTTP 500\): 'Internal Server Error "
                                                      r"upstream down'") as caught:

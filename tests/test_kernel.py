@@ -337,3 +337,36 @@ def test_an_awaiting_cell_signs_in_through_a_widget(kernel, tmp_path):
         assert kernel.run("print(len(server.tools) > 5, server.auth.storage)") == "True memory"
         # The pasted address (a one-time code) is not left in the field's state.
         assert back not in kernel.run("import ipywidgets, json\nprint(json.dumps(ipywidgets.Widget.get_manager_state()))")
+
+
+def test_an_interrupt_stops_a_sign_in_and_closes_its_listener(kernel):
+    """The person gives up: the kernel's interrupt ends the waiting connect(); the listener on
+    127.0.0.1 is closed, nothing stays registered, and connecting again works."""
+    import socket
+    from urllib.parse import parse_qs, urlsplit
+
+    from mcpnb.demo.authserver import running
+
+    with running("helpdesk") as demo:
+        kernel.run("import os\nos.environ.pop('DISPLAY', None); os.environ.pop('BROWSER', None)\nimport mcpnb")
+        msg_id = kernel.start(f"server = mcpnb.connect({demo.credentials.mcp_url!r}, "
+                              "auth=mcpnb.OAuth(storage='memory'))")
+        link = _sign_in_link(kernel, msg_id, [])
+        kernel.client.get_stdin_msg(timeout=30)  # it waits for the person
+        port = urlsplit(parse_qs(urlsplit(link).query)["redirect_uri"][0]).port
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # the listener is up meanwhile
+        kernel.manager.interrupt_kernel()
+        content = kernel.reply(msg_id, timeout=30)
+        assert content["status"] == "error" and content["ename"] == "KeyboardInterrupt"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                break
+            assert time.monotonic() < deadline, "the listener was left open"
+            time.sleep(0.1)
+        assert kernel.run("print(mcpnb.servers())") == "[]"
+        kernel.run(f"from mcpnb.demo.authserver import sign_in\nserver = mcpnb.connect({demo.credentials.mcp_url!r}, "
+                   "auth=mcpnb.OAuth(authorize=sign_in, storage='memory'))")
+        assert kernel.run("print(len(server.tools) > 5)") == "True"

@@ -148,3 +148,23 @@ def test_connect_takes_every_option_as_a_flag_and_each_command_has_help(kernel):
     assert "warning" in complete("%mcp connect x --log-level war")
     assert "--all" in complete("%mcp disconnect --a")
     assert {"desk", "quiet"} <= set(complete("%mcp trace "))
+
+
+def test_connect_with_auth_oauth_and_logout(kernel, tmp_path):
+    """%mcp connect ... --auth oauth in a blocked cell: the link shows, the browser (a script named by
+    $BROWSER that signs in and follows the redirect, as a browser would) comes back to the listener."""
+    from mcpnb.demo.authserver import running
+
+    script = tmp_path / "browser.py"
+    script.write_text("import sys, httpx2\nfrom mcpnb.demo.authserver import sign_in\n"
+                      "httpx2.get(sign_in(sys.argv[1]))\n")
+    with running("helpdesk") as demo:
+        kernel.run(f"import os, sys\nos.environ['BROWSER'] = sys.executable + ' {script} %s'\n"
+                   f"os.environ['MCPNB_TOKENS_DIR'] = {str(tmp_path / 'tokens')!r}")
+        shown = kernel.run(f"%mcp connect desk {demo.credentials.mcp_url} --auth oauth", timeout=90)
+        assert "<Server 'desk' Streamable HTTP" in shown
+        assert kernel.run("import mcpnb\nprint(mcpnb.servers()[0].auth.method)") == "OAuth authorization code (PKCE)"
+        assert "--auth {oauth,none}" in kernel.run("%mcp connect --help")
+        signed_out = kernel.run("%mcp logout desk")
+        assert "forgot the sign-in (file)" in signed_out and "1 open connection(s)" in signed_out
+        assert not list((tmp_path / "tokens").glob("*.json"))
