@@ -14,7 +14,6 @@ import re
 import secrets
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -23,6 +22,7 @@ import jwt
 import pytest
 
 from mcpnb.demo import authserver
+from mcpnb.demo.authserver import Credentials
 
 from .conftest import HELPDESK, http_server
 
@@ -33,21 +33,8 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                          "clientInfo": {"name": "test_demo_auth", "version": "0"}}}
 
 
-@dataclass(frozen=True)
-class Demo:
-    url: str  # the MCP endpoint
-    issuer: str
-    user: str
-    password: str
-    client_id: str
-    client_secret: str
-    jwt_client_id: str
-    jwt_key_file: Path
-    token_lifetime: int
-
-    @property
-    def prm_url(self) -> str:
-        return f"{self.issuer}/.well-known/oauth-protected-resource/mcp"
+def prm_url(demo: Credentials) -> str:
+    return f"{demo.issuer}/.well-known/oauth-protected-resource/mcp"
 
 
 def read_banner(process) -> dict[str, str]:
@@ -62,13 +49,15 @@ def read_banner(process) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo(demo_data) -> Demo:
+def demo(demo_data) -> Credentials:
+    """The demo as a subprocess, its credentials read from the lines it prints at start."""
     with http_server([*HELPDESK, "--auth"]) as (url, process):
         fields = read_banner(process)
-        yield Demo(url=url, issuer=fields["issuer"], user=fields["user"], password=fields["password"],
-                   client_id=fields["client_id"], client_secret=fields["client_secret"],
-                   jwt_client_id=fields["jwt_client_id"], jwt_key_file=Path(fields["jwt_key_file"]),
-                   token_lifetime=int(fields["token_lifetime"]))
+        key_file = Path(fields["jwt_key_file"])
+        yield Credentials(mcp_url=url, issuer=fields["issuer"], user=fields["user"], password=fields["password"],
+                          client_id=fields["client_id"], client_secret=fields["client_secret"],
+                          jwt_client_id=fields["jwt_client_id"], jwt_key_file=key_file,
+                          jwt_private_key=key_file.read_text(), token_lifetime=int(fields["token_lifetime"]))
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +66,8 @@ def http() -> httpx2.Client:
         yield client
 
 
-def robot_token(demo: Demo, http: httpx2.Client, scope: str | None = None) -> dict:
-    data = {"grant_type": "client_credentials", "resource": demo.url, **({"scope": scope} if scope else {})}
+def robot_token(demo: Credentials, http: httpx2.Client, scope: str | None = None) -> dict:
+    data = {"grant_type": "client_credentials", "resource": demo.mcp_url, **({"scope": scope} if scope else {})}
     response = http.post(f"{demo.issuer}/token", data=data, auth=(demo.client_id, demo.client_secret))
     assert response.status_code == 200, response.text
     return response.json()
@@ -88,21 +77,21 @@ def bearer(token: str) -> dict[str, str]:
     return {**ACCEPT, "Authorization": f"Bearer {token}"}
 
 
-def register(demo: Demo, http: httpx2.Client, name: str = "test client") -> dict:
+def register(demo: Credentials, http: httpx2.Client, name: str = "test client") -> dict:
     response = http.post(f"{demo.issuer}/register", json={
         "redirect_uris": [REDIRECT_URI], "client_name": name, "token_endpoint_auth_method": "client_secret_post"})
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def start_sign_in(demo: Demo, http: httpx2.Client, client: dict, scope: str = "read") -> tuple[str, str, str]:
+def start_sign_in(demo: Credentials, http: httpx2.Client, client: dict, scope: str = "read") -> tuple[str, str, str]:
     """/authorize with PKCE: (the login page URL, the code verifier, the state)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
     state = secrets.token_urlsafe(8)
     response = http.get(f"{demo.issuer}/authorize", params={
         "response_type": "code", "client_id": client["client_id"], "redirect_uri": REDIRECT_URI, "state": state,
-        "code_challenge": challenge, "code_challenge_method": "S256", "scope": scope, "resource": demo.url})
+        "code_challenge": challenge, "code_challenge_method": "S256", "scope": scope, "resource": demo.mcp_url})
     assert response.status_code == 302, response.text
     login = response.headers["location"]
     assert login.startswith(f"{demo.issuer}/login?request=")
@@ -113,31 +102,31 @@ def login_form(login_url: str, **fields: str) -> dict[str, str]:
     return {"request": parse_qs(urlparse(login_url).query)["request"][0], **fields}
 
 
-def initialize(demo: Demo, http: httpx2.Client, token: str) -> httpx2.Response:
-    return http.post(demo.url, json=INITIALIZE, headers=bearer(token))
+def initialize(demo: Credentials, http: httpx2.Client, token: str) -> httpx2.Response:
+    return http.post(demo.mcp_url, json=INITIALIZE, headers=bearer(token))
 
 
 def test_without_a_token_the_mcp_endpoint_answers_401_naming_its_metadata(demo, http):
-    response = http.post(demo.url, json=INITIALIZE, headers=ACCEPT)
+    response = http.post(demo.mcp_url, json=INITIALIZE, headers=ACCEPT)
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
     assert challenge.startswith("Bearer ")
-    assert f'resource_metadata="{demo.prm_url}"' in challenge
+    assert f'resource_metadata="{prm_url(demo)}"' in challenge
     assert 'scope="read"' in challenge  # least privilege first: clients ask for what the 401 names
 
     assert initialize(demo, http, "not-a-token").status_code == 401
 
 
 def test_protected_resource_metadata(demo, http):
-    metadata = http.get(demo.prm_url).json()
-    assert metadata["resource"] == demo.url
+    metadata = http.get(prm_url(demo)).json()
+    assert metadata["resource"] == demo.mcp_url
     assert metadata["authorization_servers"] == [demo.issuer]
     assert metadata["scopes_supported"] == ["read", "write"]
 
 
 def test_authorization_server_metadata(demo, http):
     metadata = http.get(f"{demo.issuer}/.well-known/oauth-authorization-server").json()
-    assert metadata["issuer"] == demo.issuer == demo.url.removesuffix("/mcp")
+    assert metadata["issuer"] == demo.issuer == demo.mcp_url.removesuffix("/mcp")
     for endpoint in ("authorize", "token", "register", "revoke"):
         assert f"{demo.issuer}/{endpoint}" in metadata.values()
     assert {"authorization_code", "refresh_token", "client_credentials"} <= set(metadata["grant_types_supported"])
@@ -179,7 +168,7 @@ def test_sign_in_wrong_password_then_right_one_code_token_and_refresh(demo, http
 
     exchange = {"grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": REDIRECT_URI,
                 "client_id": client["client_id"], "client_secret": client["client_secret"],
-                "code_verifier": verifier, "resource": demo.url}
+                "code_verifier": verifier, "resource": demo.mcp_url}
     tokens = http.post(f"{demo.issuer}/token", data=exchange)
     assert tokens.status_code == 200, tokens.text
     tokens = tokens.json()
@@ -272,10 +261,7 @@ def test_private_key_jwt(demo, http):
 def test_an_expired_access_token_keeps_its_refresh_token(demo_data, http):
     """In process (``authserver.running``): expire a token by hand instead of waiting for it."""
     with authserver.running("helpdesk") as served:
-        c = served.credentials
-        local = Demo(url=c.mcp_url, issuer=c.issuer, user=c.user, password=c.password, client_id=c.client_id,
-                     client_secret=c.client_secret, jwt_client_id=c.jwt_client_id, jwt_key_file=c.jwt_key_file,
-                     token_lifetime=c.token_lifetime)
+        local = c = served.credentials
         client = register(local, http)
         login, verifier, _ = start_sign_in(local, http, client)
         signed_in = http.post(f"{local.issuer}/login", data=login_form(login, user=c.user, password=c.password,
@@ -284,7 +270,7 @@ def test_an_expired_access_token_keeps_its_refresh_token(demo_data, http):
         tokens = http.post(f"{local.issuer}/token", data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
             "client_id": client["client_id"], "client_secret": client["client_secret"], "code_verifier": verifier,
-            "resource": local.url}).json()
+            "resource": local.mcp_url}).json()
 
         def expire_and_refresh(tokens: dict, *, swept: bool) -> dict:
             access = asyncio.run(served.provider.load_access_token(tokens["access_token"]))
@@ -307,11 +293,11 @@ def test_a_destructive_tool_call_needs_scope_write(demo, http):
     refund = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
               "params": {"name": "refund_order", "arguments": {"order_id": -1, "reason": "test"}}}
     read_only = robot_token(demo, http)["access_token"]
-    refused = http.post(demo.url, json=refund, headers=bearer(read_only))
+    refused = http.post(demo.mcp_url, json=refund, headers=bearer(read_only))
     assert refused.status_code == 403
     challenge = refused.headers["www-authenticate"]
     assert challenge.startswith('Bearer error="insufficient_scope"')
-    assert 'scope="read write"' in challenge and f'resource_metadata="{demo.prm_url}"' in challenge
+    assert 'scope="read write"' in challenge and f'resource_metadata="{prm_url(demo)}"' in challenge
     assert 'error_description="' in challenge
 
     def in_session(token: str, message: dict) -> httpx2.Response:
@@ -319,8 +305,8 @@ def test_a_destructive_tool_call_needs_scope_write(demo, http):
         headers = {**bearer(token), "Mcp-Session-Id": opened.headers["mcp-session-id"],
                    "MCP-Protocol-Version": "2025-11-25"}
         initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert http.post(demo.url, json=initialized, headers=headers).status_code == 202
-        return http.post(demo.url, json=message, headers=headers)
+        assert http.post(demo.mcp_url, json=initialized, headers=headers).status_code == 202
+        return http.post(demo.mcp_url, json=message, headers=headers)
 
     lookup = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
               "params": {"name": "get_order", "arguments": {"order_id": 1}}}
