@@ -245,8 +245,8 @@ class _Asking:
         if not in_kernel():
             print(f"Sign in to {self.server_name}: open {self.url}", file=sys.stderr, flush=True)
             if sys.stdin is not None and sys.stdin.isatty():
-                self.loop.run_in_executor(None, self._terminal_prompt)
-            return await self._first()
+                return await self._ask_in_turn(self._read_terminal)
+            return await self._first()  # nobody to ask: the listener, until the time runs out
         if not runtime.ui_known():
             raise AuthorizationFailed(
                 f"Signing in to {self.server_name!r} needs a person, and no cell is waiting to show the link.",
@@ -270,15 +270,27 @@ class _Asking:
     # -- a blocked cell: the link in the cell, then its input box --------------------------
 
     async def _blocked(self) -> str:
+        return await self._ask_in_turn(lambda: self._on_cell_thread(self._read_stdin))
+
+    async def _read_terminal(self) -> str | None:
+        try:
+            return await anyio.to_thread.run_sync(self._read_stdin, abandon_on_cancel=True)
+        except (EOFError, OSError):
+            return None
+
+    async def _ask_in_turn(self, read: Callable[[], Awaitable[str | None]]) -> str:
+        """The listener first (while a browser it opened may come back), then the person, on stdin:
+        the address, or Enter once the browser came back. Never both at once: a prompt left
+        waiting would take the next line the person types for something else."""
         if self.listener is not None and self.opened:
             with contextlib.suppress(asyncio.TimeoutError):
                 return await asyncio.wait_for(asyncio.shield(self.listener.heard), LISTEN_FIRST_SECONDS)
         while True:
-            text = await self._on_cell_thread(self._read_stdin)
+            text = await read()
             if text is None:
-                raise AuthorizationFailed("The kernel's input box could not be used to finish the sign-in.",
-                                          step="redirect", hint="await mcpnb.aconnect(url, auth='oauth') "
-                                          "shows a field to paste into instead.")
+                raise AuthorizationFailed("No address could be read to finish the sign-in (stdin is not there).",
+                                          step="redirect", hint="in a notebook, await mcpnb.aconnect(url, "
+                                          "auth='oauth') shows a field to paste into instead.")
             if text.strip():
                 return text
             if self.listener is not None and self.listener.heard.done():
@@ -338,12 +350,6 @@ class _Asking:
         if self.job is not None:
             self.job.cancel_work(AuthorizationFailed(f"Signing in to {self.server_name!r} was cancelled.",
                                                      step="authorize"))
-
-    def _terminal_prompt(self) -> None:
-        with contextlib.suppress(EOFError, OSError):
-            text = input("Paste the address your browser was sent back to (or wait): ")
-            if text.strip():
-                self.loop.call_soon_threadsafe(_settle, self.pasted, text)
 
 
 def _link_html(server_name: str, url: str, listening: bool, opened: bool) -> str:

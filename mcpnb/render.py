@@ -31,11 +31,15 @@ _IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg
 _AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp3", "audio/ogg", "audio/webm", "audio/flac"}
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px}"
-          ".mcpnb .head{color:#555;margin:2px 0 6px}.mcpnb .error{border-left:4px solid #c62828;"
+          ".mcpnb .head{color:var(--jp-ui-font-color2,#555);margin:2px 0 6px}.mcpnb .error{border-left:4px solid #c62828;"
           "background:#fdecea;padding:6px 10px;white-space:pre-wrap}.mcpnb pre{white-space:pre-wrap;margin:4px 0}"
           ".mcpnb .badge{display:inline-block;padding:0 6px;margin-right:3px;border-radius:8px;font-size:11px;"
           "background:#e8eaf6}.mcpnb .badge.destructive{background:#ffcdd2}.mcpnb .badge.read-only{background:#c8e6c9}"
-          ".mcpnb .note{color:#777;font-style:italic}</style>")
+          ".mcpnb .note{color:var(--jp-ui-font-color2,#777);font-style:italic}"
+          ".mcpnb table.steps{border-collapse:collapse;line-height:1.4;max-width:100%}"
+          ".mcpnb table.steps td,.mcpnb table.steps th{vertical-align:top;padding:2px 10px 2px 0;text-align:left}"
+          ".mcpnb table.steps .ms{white-space:nowrap}"
+          ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}</style>")
 
 
 def esc(value: Any) -> str:
@@ -261,9 +265,9 @@ def server(srv: Any) -> str:
     status = srv.auth
     if status is not None:
         rows.append(("authorization", esc(repr(status).removeprefix("<AuthStatus ").removesuffix(">"))))
-    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{k}</th><td class='what'>{v}</td></tr>" for k, v in rows)
     instructions = f"<div class='head'>instructions</div>{_text(info.instructions)}" if info.instructions else ""
-    return _box(f"<table>{body}</table>{instructions}{_sign_in_steps(srv)}")
+    return _box(f"<table class='steps'>{body}</table>{instructions}{_sign_in_steps(srv)}")
 
 
 def _sign_in_steps(srv: Any) -> str:
@@ -275,8 +279,11 @@ def _sign_in_steps(srv: Any) -> str:
     steps = frame[frame.kind == "http"]
     if steps.empty:
         return ""
-    rows = "".join(
-        f"<tr><td>{number}</td><th style='text-align:left'>{esc(row.method)}</th><td>{esc(row.summary)}</td>"
-        f"<td>{'' if row.duration_ms != row.duration_ms or row.duration_ms is None else f'{row.duration_ms:g} ms'}"
-        f"</td></tr>" for number, row in enumerate(steps.itertuples(), 1))
-    return f"<div class='head'>sign-in steps (server.trace, kind 'http')</div><table>{rows}</table>"
+    rows = []
+    for number, row in enumerate(steps.itertuples(), 1):
+        took = "" if row.duration_ms is None or row.duration_ms != row.duration_ms else f"{row.duration_ms:g} ms"
+        rows.append(f"<tr><td>{number}</td><td class='step'><b>{esc(row.method)}</b></td>"
+                    f"<td class='what'>{esc(row.summary)}</td><td class='ms'>{took}</td></tr>")
+    head = "<tr><th>#</th><th>step</th><th>exchange</th><th class='ms'>time</th></tr>"
+    return (f"<div class='head'>sign-in steps (server.trace, kind 'http')</div>"
+            f"<table class='steps'>{head}{''.join(rows)}</table>")

@@ -325,7 +325,7 @@ def test_an_awaiting_cell_signs_in_through_a_widget(kernel, tmp_path):
                     import re
 
                     link = html.unescape(re.search(r'href="([^"]+)"', state["value"]).group(1))
-        field = next(comm for comm, state in widgets.items() if state.get("placeholder", "").startswith("or paste"))
+        field = next(comm for comm, state in widgets.items() if state.get("placeholder", "").startswith("the address your browser"))
         button = next(comm for comm, state in widgets.items() if state.get("description") == "Continue")
         back = sign_in(link)
         kernel.client.session.send(kernel.client.shell_channel.socket, "comm_msg", {
