@@ -10,7 +10,8 @@ SDK drops a registration whose issuer no longer matches.
 ``storage=``   where
 =============  ==================================================================
 ``"auto"``     the system keyring when the ``keyring`` package is installed and
-               has a usable backend, else ``"file"`` (the default)
+               has a real backend (Keychain, Credential Locker, Secret Service), else
+               ``"file"`` (the default)
 ``"keyring"``  the system keyring (service ``mcpnb``, one entry per server)
 ``"file"``     one JSON file per server under ``tokens_dir()``, created 0600 in a
                0700 directory (``$MCPNB_TOKENS_DIR`` or the user data directory)
@@ -151,16 +152,21 @@ class KeyringBackend:
 _MEMORY = MemoryBackend()  # one for the process: a reconnect or a second connect finds its tokens
 
 
-def _keyring_usable() -> bool:
+def _system_keyring(strong: bool) -> Any:
+    """The keyring's backend, or None where there is none (or, ``strong``, none better than our file:
+    keyrings.alt's plaintext file, priority below 1, keeps tokens less carefully than a 0600 file)."""
     try:
         import keyring
         from keyring.backends import fail
     except ImportError:
-        return False
+        return None
     try:
-        return not isinstance(keyring.get_keyring(), fail.Keyring)
-    except Exception:
-        return False
+        found = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration: as good as none
+        return None
+    if isinstance(found, fail.Keyring) or (strong and getattr(found, "priority", 0) < 1):
+        return None
+    return found
 
 
 def backend(storage: str) -> Backend:
@@ -171,7 +177,7 @@ def backend(storage: str) -> Backend:
         return FileBackend()
     if storage == "keyring":
         return KeyringBackend()
-    return KeyringBackend() if _keyring_usable() else FileBackend()
+    return KeyringBackend() if _system_keyring(strong=True) is not None else FileBackend()
 
 
 def forget(url: str) -> list[str]:
@@ -179,7 +185,7 @@ def forget(url: str) -> list[str]:
     key = server_key(url)
     removed = []
     held: list[Backend] = [_MEMORY, FileBackend()]
-    if _keyring_usable():
+    if _system_keyring(strong=False) is not None:
         held.append(KeyringBackend())
     for place in held:
         with contextlib.suppress(Exception):

@@ -341,3 +341,32 @@ def test_the_explorer_s_server_tab_lists_the_sign_in_steps(demo):
     assert "sign-in steps" in page and "authorization server metadata" in page
     assert "OAuth authorization code (PKCE), scopes read" in page
     assert "code=***" in page and "&amp;state=" in page  # escaped, the code masked
+
+
+def test_tokens_in_a_keyring(demo, tmp_path, monkeypatch):
+    """storage="keyring" with a real keyring backend (keyrings.alt's file, in a temporary folder; a
+    desktop has Keychain, Credential Locker or Secret Service instead). "auto" does not choose that
+    plaintext backend: a 0600 file of ours keeps tokens more carefully."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    from mcpnb import tokens
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("MCPNB_TOKENS_DIR", str(tmp_path / "tokens"))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        assert tokens.backend("auto").name == "file"
+        browser = Browser()
+        first = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=browser, storage="keyring"), name="kept")
+        assert first.auth.storage == "keyring" and len(first.tools) > 5
+        stored = keyring.get_password("mcpnb", demo.mcp_url)
+        assert stored and "access_token" in stored and not (tmp_path / "tokens").exists()
+        first.close()
+        again = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=browser, storage="keyring"), name="again")
+        assert len(again.tools) > 5 and len(browser.visits) == 1
+        assert mcpnb.logout(demo.mcp_url).storage == ("keyring",)
+        assert keyring.get_password("mcpnb", demo.mcp_url) is None
+    finally:
+        keyring.set_keyring(previous)
