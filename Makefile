@@ -55,6 +55,7 @@ test: install $(EVERYTHING_JS) $(CHROMIUM)
 bench: install
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/frames.py
+	$(PY) benchmarks/sign_in.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py
