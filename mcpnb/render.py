@@ -30,11 +30,16 @@ MAX_ROWS = 50  # table rows shown
 _IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml"}
 _AUDIO_TYPES = {"audio/wav", "audio/x-wav", "audio/mpeg", "audio/mp3", "audio/ogg", "audio/webm", "audio/flac"}
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
-_STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px}"
-          ".mcpnb .head{color:var(--jp-ui-font-color2,#555);margin:2px 0 6px}.mcpnb .error{border-left:4px solid #c62828;"
-          "background:#fdecea;padding:6px 10px;white-space:pre-wrap}.mcpnb pre{white-space:pre-wrap;margin:4px 0}"
+_STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;"
+          "color:var(--jp-ui-font-color1,inherit)}"
+          ".mcpnb .head{color:var(--jp-ui-font-color2,#555);margin:2px 0 6px}"
+          ".mcpnb .error{border-left:4px solid var(--jp-error-color1,#c62828);"
+          "background:var(--jp-rendermime-error-background,#fdecea);padding:6px 10px;white-space:pre-wrap}"
+          ".mcpnb pre{white-space:pre-wrap;margin:4px 0}"
           ".mcpnb .badge{display:inline-block;padding:0 6px;margin-right:3px;border-radius:8px;font-size:11px;"
-          "background:#e8eaf6}.mcpnb .badge.destructive{background:#ffcdd2}.mcpnb .badge.read-only{background:#c8e6c9}"
+          "background:var(--jp-layout-color2,#eee);border:1px solid transparent}"
+          ".mcpnb .badge.destructive{border-color:var(--jp-error-color1,#c62828)}"
+          ".mcpnb .badge.read-only{border-color:var(--jp-success-color1,#388e3c)}"
           ".mcpnb .note{color:var(--jp-ui-font-color2,#777);font-style:italic}"
           ".mcpnb table.steps{border-collapse:collapse;line-height:1.4;max-width:100%}"
           ".mcpnb table.steps td,.mcpnb table.steps th{vertical-align:top;padding:2px 10px 2px 0;text-align:left}"

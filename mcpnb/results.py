@@ -28,6 +28,26 @@ def _join_text(blocks: Any) -> str:
     return "\n".join(block.text for block in blocks if isinstance(block, types.TextContent))
 
 
+# Raster images a frontend may show from a mimebundle as they are; SVG is left to the HTML
+# (shown there only as an <img>), since an SVG document can carry script.
+_BUNDLED_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def _bundle(shown: Any, parts: list[tuple[str | None, str | None]]) -> dict[str, Any]:
+    """The mimebundle of a result: text/plain, text/html, and its first raster image as itself
+    (so exports, "copy image" and frontends without HTML get the image, not only markup)."""
+    bundle: dict[str, Any] = {"text/plain": repr(shown), "text/html": shown._repr_html_()}
+    for mime, data in parts:
+        if mime in _BUNDLED_IMAGES and data:
+            try:
+                base64.b64decode(data, validate=True)
+            except ValueError:
+                continue  # not base64: the HTML says it could not be shown
+            bundle[mime] = data
+            break
+    return bundle
+
+
 @dataclass
 class ToolResult:
     """The result of one tool call.
@@ -90,6 +110,10 @@ class ToolResult:
 
         return render.tool_result(self)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        images = [(b.mime_type, b.data) for b in self.raw.content if isinstance(b, types.ImageContent)]
+        return _bundle(self, images)
+
     def raise_for_error(self) -> ToolResult:
         """Raise ToolError if the tool reported failure; return self otherwise."""
         if self.is_error:
@@ -136,6 +160,10 @@ class ResourceResult:
         from . import render
 
         return render.resource_result(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        blobs = [(c.mime_type, c.blob) for c in self.raw.contents if isinstance(c, types.BlobResourceContents)]
+        return _bundle(self, blobs)
 
     @property
     def blob(self) -> bytes | None:

@@ -139,3 +139,33 @@ def test_long_text_is_cut_with_a_note():
 
     markup = mcpnb.connect(long_server).call("essay")._repr_html_()
     assert "more characters: the whole text is in .text" in markup and len(markup) < 8000
+
+
+def test_every_colour_follows_the_theme():
+    """Dark theme: a fixed light background under theme-coloured text was unreadable (error boxes,
+    badges). Every colour mcpnb's HTML and widgets set is a JupyterLab theme variable; a literal
+    colour appears only as that variable's fallback (outside JupyterLab)."""
+    import re
+    from pathlib import Path
+
+    package = Path(mcpnb.__file__).parent
+    for path in [package / "render.py", *sorted((package / "widgets").glob("*.py"))]:
+        text = path.read_text()
+        for match in re.finditer(r"#[0-9a-fA-F]{3,6}\b", text):
+            before = text[max(0, match.start() - 60):match.start()]
+            assert re.search(r"var\(--jp-[a-z0-9-]+,\s*$", before), f"{path.name}: a fixed colour {match.group()}"
+
+
+def test_an_image_result_carries_its_image_in_the_mimebundle(hostile):
+    """Exports, "copy image" and frontends without HTML need the image itself, not only markup."""
+    result = hostile.call("evil_tool", validate=False)
+    bundle = result._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]) == b"\x89PNG\r\n\x1a\n"  # the first valid raster image
+    assert "image/svg+xml" not in bundle and bundle["text/html"] == result._repr_html_()
+    assert bundle["text/plain"].startswith("<ToolResult hostile.evil_tool ok")
+    from IPython.core.formatters import DisplayFormatter
+
+    shown, _ = DisplayFormatter().format(result)
+    assert "image/png" in shown and "text/html" in shown  # what IPython hands to the frontend
+    text_only = hostile.call("evil_tool", {"mode": "error"}, validate=False)._repr_mimebundle_()
+    assert set(text_only) == {"text/plain", "text/html"}

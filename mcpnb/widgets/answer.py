@@ -43,7 +43,7 @@ class ElicitationForm:
         if self.form is not None:
             parts.append(self.form.widget)
         parts += [w.HBox([self.accept, self.decline, self.cancel]), self.status, self.link]
-        self.widget = w.VBox(parts, layout=w.Layout(border="2px solid #1976d2", padding="6px", margin="4px 0"))
+        self.widget = w.VBox(parts, layout=w.Layout(border="2px solid var(--jp-brand-color1, #1976d2)", padding="6px", margin="4px 0"))
         self.widget.add_class("mcpnb-elicitation")
 
     def _on_accept(self) -> None:
@@ -86,7 +86,7 @@ class SamplingForm:
         self.decline.on_click(lambda _: self._finish(None, "declined"))
         self.widget = w.VBox([w.HTML(value=render.sampling(request)), self.reply,
                               w.HBox([self.send, self.decline]), self.status],
-                             layout=w.Layout(border="2px solid #6a1b9a", padding="6px", margin="4px 0"))
+                             layout=w.Layout(border="2px solid var(--jp-brand-color2, #6a1b9a)", padding="6px", margin="4px 0"))
         self.widget.add_class("mcpnb-sampling")
 
     def _on_send(self) -> None:

@@ -50,7 +50,7 @@ class CallCard(traitlets.HasTraits):
         self.output = w.Tab(layout=w.Layout(display="none"))
         self.widget = w.VBox([self.title, w.HBox([self.status, self.bar, self.progress_note, self.cancel]),
                               self.output],
-                             layout=w.Layout(border="1px solid #ccc", padding="4px", margin="3px 0"))
+                             layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)", padding="4px", margin="3px 0"))
         self.widget.add_class("mcpnb-call")
         self.job = runtime.submit(server.session.call(tool=tool, arguments=self.arguments, progress=self._progress))
         self.job.add_done_callback(lambda _: runtime.on_ui(self._finished))

@@ -31,7 +31,7 @@ from ..fields import check_value, enum_options, field_kind, parse_text_value, un
 __all__ = ["SchemaForm"]
 
 _LEAVE_OUT: Any = "\u2014"  # the "—" choice: no value
-_ERROR_STYLE = {"text_color": "#c62828"}
+_ERROR_STYLE = {"text_color": "var(--jp-error-color1, #c62828)"}
 
 
 class _Field:
@@ -48,11 +48,11 @@ class _Field:
         self.label = w.Label(value=label, layout=w.Layout(min_width="140px"))
         self.help = w.Label(value=str(self.spec.get("description") or ""),
                             layout=w.Layout(display="" if self.spec.get("description") else "none"))
-        self.help.style.text_color = "#666"
+        self.help.style.text_color = "var(--jp-ui-font-color2, #666)"
         self.message = w.Label(value="", style=_ERROR_STYLE)
         if self.kind == "object":
             self.box = w.VBox([self.label, self.control, self.help, self.message],
-                              layout=w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0"))
+                              layout=w.Layout(border="1px solid var(--jp-border-color2, #ddd)", padding="4px", margin="2px 0"))
         else:
             self.box = w.VBox([w.HBox([self.label, self.control]), self.help, self.message])
         if "default" in self.spec:
