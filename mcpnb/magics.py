@@ -189,6 +189,8 @@ for _kind in ("tools", "resources", "templates", "prompts"):
 @command("call", ["[NAME.]TOOL key=value ...  call a tool (values are JSON where they parse)"],
          arg("target", metavar="[NAME.]TOOL", help="the tool", complete="tools"),
          arg("arguments", nargs="*", metavar="key=value", help="its arguments", complete="tools="),
+         arg("--df", action="store_true",
+             help="return the result's table (.df), not the ToolResult (%config MCPMagics.autodf = True: always)"),
          takes_cell=True)
 def _call(args: argparse.Namespace, cell: str | None) -> Any:
     """Call a tool. In %%mcp call, the cell body is a JSON object of arguments."""
@@ -202,7 +204,8 @@ def _call(args: argparse.Namespace, cell: str | None) -> Any:
         if not isinstance(body, dict):
             raise ConfigError("The cell body must be a JSON object of arguments.")
         arguments = {**body, **arguments}
-    return server.call(tool, arguments)
+    result = server.call(tool, arguments)
+    return result.raise_for_error().df if args.df else result
 
 
 @command("read", ["[NAME] URI  read a resource"],
@@ -317,6 +320,8 @@ class MCPMagics(Magics):
     """The %mcp magics; settings with %config MCPMagics.NAME = value."""
 
     show_tracebacks = Bool(False, help="Show the full traceback when a %mcp command fails.").tag(config=True)
+    autodf = Bool(False, help="%mcp call returns the result's table (.df), as with --df, "
+                              "the way SQL magics return a DataFrame.").tag(config=True)
 
     @magic_arguments()
     @argument("-o", "--output", metavar="VAR", help="also store the result in the variable VAR")
@@ -347,6 +352,8 @@ class MCPMagics(Magics):
                 own, rest = own[:at], own[at + 1:]
             args = chosen.parser.parse_intermixed_args(own)  # flags before, between or after positionals
             args.rest = rest
+            if self.autodf and hasattr(args, "df"):
+                args.df = True
             result = chosen.run(args, cell)
         except _HelpShown:
             return None

@@ -168,3 +168,18 @@ def test_connect_with_auth_oauth_and_logout(kernel, tmp_path):
         signed_out = kernel.run("%mcp logout desk")
         assert "forgot the sign-in (file)" in signed_out and "1 open connection(s)" in signed_out
         assert not list((tmp_path / "tokens").glob("*.json"))
+
+
+def test_call_can_return_the_table(kernel):
+    """jupysql users expect a DataFrame from the magic: --df, or %config MCPMagics.autodf = True."""
+    kernel.run("%mcp connect helpdesk demo:helpdesk")
+    kernel.run("orders = %mcp call list_orders status=paid limit=3 --df")
+    assert kernel.run("type(orders).__name__, len(orders)") == "('DataFrame', 3)"
+    assert kernel.run("_r = %mcp call list_orders status=paid limit=2\ntype(_r).__name__") == "'ToolResult'"
+    kernel.run("%config MCPMagics.autodf = True")
+    assert kernel.run("_t = %mcp call list_orders status=paid limit=2\ntype(_t).__name__, len(_t)") == \
+        "('DataFrame', 2)"
+    failed = kernel.client.execute("%mcp call get_order order_id=999999999")  # the tool reports an error
+    content = kernel.reply(failed)
+    assert content["status"] == "error" and content["ename"] == "MagicFailed"
+    assert "failed" in content["evalue"] and "Traceback" not in content["evalue"]
