@@ -169,7 +169,7 @@ def _connect(args: argparse.Namespace, _cell: str | None) -> Any:
 def _servers(_args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
     """The open connections: name, transport, protocol, era, alive."""
     rows = [{"name": s.name, "transport": s.target.describe(), "protocol": s.info.protocol_version,
-             "era": s.info.era, "alive": s.alive} for s in registry.servers()]
+             "era": s.info.era, "alive": s.alive} for s in registry.open_servers()]
     return pd.DataFrame(rows, columns=["name", "transport", "protocol", "era", "alive"])
 
 
@@ -190,7 +190,7 @@ for _kind in ("tools", "resources", "templates", "prompts"):
          arg("target", metavar="[NAME.]TOOL", help="the tool", complete="tools"),
          arg("arguments", nargs="*", metavar="key=value", help="its arguments", complete="tools="),
          arg("--df", action="store_true",
-             help="return the result's table (.df), not the ToolResult (%config MCPMagics.autodf = True: always)"),
+             help="return the result's table (.df), not the ToolResult (%%config MCPMagics.autodf = True: always)"),
          takes_cell=True)
 def _call(args: argparse.Namespace, cell: str | None) -> Any:
     """Call a tool. In %%mcp call, the cell body is a JSON object of arguments."""
@@ -260,7 +260,7 @@ def _disconnect(args: argparse.Namespace, _cell: str | None) -> None:
          arg("server", help="an open connection, a URL or a config name", complete=SERVER))
 def _logout(args: argparse.Namespace, _cell: str | None) -> SignedOut:
     """Forget a server's sign-in: its stored tokens, and those open connections hold."""
-    opened = {server.name: server for server in registry.servers()}
+    opened = registry.servers()
     return logout(opened.get(args.server, args.server))
 
 
@@ -271,7 +271,7 @@ find_server = registry.find  # the open server NAME, or the only one open
 
 def split_target(text: str) -> tuple[Server, str]:
     """``NAME.TOOL`` or ``TOOL`` (while one server is open) -> (server, tool)."""
-    for server in registry.servers():
+    for server in registry.open_servers():
         if text.startswith(server.name + "."):
             return server, text[len(server.name) + 1:]
     return find_server(None, which=f"say which: NAME.{text}"), text
@@ -428,7 +428,7 @@ def _positional_at(parser: argparse.ArgumentParser, taken: int) -> argparse.Acti
 
 def _complete(kind: str, typed: str, given: list[str]) -> list[str]:
     """Candidates of one kind: server names, [NAME.]TOOL or PROMPT, or the named one's argument names."""
-    open_now = registry.servers()
+    open_now = registry.open_servers()
     if kind == SERVER:
         return [s.name for s in open_now if s.name.startswith(typed)]
     if kind.endswith("="):  # argument names of the tool or prompt named first

@@ -1,6 +1,6 @@
 """The open connections, by name.
 
-``mcpnb.servers()`` lists them, ``mcpnb.close_all()`` closes them, and
+``mcpnb.servers()`` maps their names to them, ``mcpnb.close_all()`` closes them, and
 interpreter exit (a kernel shutting down) closes them too, so no server
 process outlives the notebook. A connection opened with the name of an open
 one replaces it, so re-running a cell does not pile up server processes.
@@ -21,7 +21,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["servers", "close_all", "register", "unregister", "replace_older", "find"]
+__all__ = ["servers", "open_servers", "close_all", "register", "unregister", "replace_older", "find"]
 
 _registry: dict[str, Server] = {}
 _lock = threading.Lock()
@@ -41,7 +41,13 @@ def unregister(server: Server) -> None:
             del _registry[server.name]
 
 
-def servers() -> list[Server]:
+def servers() -> dict[str, Server]:
+    """The open connections by name, oldest first: ``mcpnb.servers()["crm"]``."""
+    with _lock:
+        return dict(_registry)
+
+
+def open_servers() -> list[Server]:
     """The open connections, oldest first."""
     with _lock:
         return list(_registry.values())
@@ -49,7 +55,7 @@ def servers() -> list[Server]:
 
 def find(name: str | None = None, *, which: str = "name one") -> Server:
     """The open connection ``name``, or the only one open (``which`` says what to do when several are)."""
-    open_now = {server.name: server for server in servers()}
+    open_now = servers()
     if name is None:
         if len(open_now) == 1:
             return next(iter(open_now.values()))

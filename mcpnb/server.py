@@ -452,7 +452,7 @@ def logout(target: Any) -> SignedOut:
     key = tokens.server_key(url)
     stored = tuple(tokens.forget(url))
     opened = []
-    for server in registry.servers():
+    for server in registry.open_servers():
         authorization = server.session.authorization
         if authorization is not None and tokens.server_key(authorization.url) == key:
             authorization.forget()

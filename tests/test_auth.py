@@ -214,7 +214,7 @@ def test_a_failed_sign_in_names_its_step_and_leaves_nothing_open(demo):
     with pytest.raises(mcpnb.AuthorizationFailed) as caught:
         mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(authorize=wrong_state, storage="memory"))
     assert caught.value.step == "redirect" and "state" in str(caught.value)
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
 
 
 def test_the_person_s_time_does_not_count_against_connect_timeout(demo):

@@ -130,21 +130,22 @@ def test_bad_targets_are_refused_clearly(target, message, tmp_path, monkeypatch)
 def test_bad_options_are_refused_before_anything_starts(kwargs, message):
     with pytest.raises(mcpnb.ConfigError, match=message):
         mcpnb.connect("demo:helpdesk", **kwargs)
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
 
 
 def test_registry_lists_replaces_and_closes():
     first = mcpnb.connect("demo:helpdesk")
     other = mcpnb.connect(FAULTY, name="faulty")
-    assert [s.name for s in mcpnb.servers()] == ["helpdesk", "faulty"]
+    assert list(mcpnb.servers()) == ["helpdesk", "faulty"]  # a mapping by name, oldest first
+    assert mcpnb.servers()["faulty"] is other
     second = mcpnb.connect("demo:helpdesk")  # re-running a cell: the old one is replaced
-    assert mcpnb.servers() == [other, second]
+    assert list(mcpnb.servers().values()) == [other, second]
     with pytest.raises(mcpnb.ConnectionClosed, match="replaced by a newer one"):
         first.call("get_order", order_id=1)
     other.close()
-    assert mcpnb.servers() == [second]
+    assert list(mcpnb.servers().values()) == [second]
     mcpnb.close_all()
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
     with pytest.raises(mcpnb.ConnectionClosed, match="closed"):
         second.tools
 
@@ -152,7 +153,7 @@ def test_registry_lists_replaces_and_closes():
 def test_context_manager_closes():
     with mcpnb.connect("demo:helpdesk") as server:
         assert server.alive
-    assert server.closed and mcpnb.servers() == []
+    assert server.closed and mcpnb.servers() == {}
 
 
 def test_async_twins():
@@ -208,7 +209,7 @@ def test_reconnect_takes_its_name_back_from_a_newer_connection():
     first = mcpnb.connect(FAULTY, name="shared")
     second = mcpnb.connect(FAULTY, name="shared")  # replaces first
     first.reconnect()  # and now first replaces second: one open connection per name, always
-    assert mcpnb.servers() == [first]
+    assert list(mcpnb.servers().values()) == [first]
     with pytest.raises(mcpnb.ConnectionClosed, match="replaced"):
         second.call("echo", text="x")
 
@@ -225,7 +226,7 @@ def test_interrupting_a_connect_stops_the_server_at_once():
     with pytest.raises(KeyboardInterrupt):
         mcpnb.connect([*FAULTY, "--hang-start"], name="mute")
     assert time.monotonic() - started < 2.5
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
     deadline = time.monotonic() + 10  # the server process is stopped, not left behind
     while processes_running("--hang-start") and time.monotonic() < deadline:
         time.sleep(0.1)

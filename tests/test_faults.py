@@ -43,7 +43,7 @@ def test_server_that_exits_at_start_reports_exit_code_and_stderr():
     text = readable(error)
     assert text.startswith("mcpnb.errors.ServerStartError: Server 'broken' exited while connecting (exit code 7).")
     assert "Last lines of its stderr:\n  Traceback" in text
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
 
 
 def test_server_that_never_answers_times_out_and_is_stopped():
@@ -180,7 +180,7 @@ def test_crash_mid_call_is_reported_quickly_and_reconnect_restores(faulty):
     faulty.reconnect()
     assert faulty.alive and faulty.pid != old_pid
     assert faulty.call("echo", text="back").text == "back"
-    assert mcpnb.servers() == [faulty]
+    assert list(mcpnb.servers().values()) == [faulty]
 
 
 def test_server_killed_from_outside_between_calls(faulty):

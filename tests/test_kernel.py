@@ -366,7 +366,7 @@ def test_an_interrupt_stops_a_sign_in_and_closes_its_listener(kernel):
                 break
             assert time.monotonic() < deadline, "the listener was left open"
             time.sleep(0.1)
-        assert kernel.run("print(mcpnb.servers())") == "[]"
+        assert kernel.run("print(mcpnb.servers())") == "{}"
         kernel.run(f"from mcpnb.demo.authserver import sign_in\nserver = mcpnb.connect({demo.credentials.mcp_url!r}, "
                    "auth=mcpnb.OAuth(authorize=sign_in, storage='memory'))")
         assert kernel.run("print(len(server.tools) > 5)") == "True"

@@ -128,12 +128,12 @@ def test_connect_every_server_in_a_config_file(kernel, tmp_path):
 def test_connect_takes_every_option_as_a_flag_and_each_command_has_help(kernel):
     kernel.run("%mcp connect desk --timeout 20 demo:helpdesk --connect-timeout 30 --log-level warning "
                "--protocol 2025-11-25 --elicitation decline")
-    shown = kernel.run("import mcpnb\ndesk = mcpnb.servers()[0]\n"
+    shown = kernel.run("import mcpnb\ndesk = mcpnb.servers()['desk']\n"
                        "(desk.timeout, desk.options.connect_timeout, desk.options.log_level, desk.info.era, "
                        "desk.options.elicitation)")
     assert shown == "(20.0, 30.0, 'warning', 'handshake', 'decline')"
     assert kernel.run("%mcp connect quiet demo:helpdesk --log-level none --roots none\n"
-                      "mcpnb.servers()[-1].options.log_level, mcpnb.servers()[-1].roots") == "(None, [])"
+                      "mcpnb.servers()['quiet'].options.log_level, mcpnb.servers()['quiet'].roots") == "(None, [])"
     text = kernel.run("%mcp connect --help")
     for expected in ("usage: %mcp connect", "--connect-timeout SECONDS", "--log-level", "--header KEY=VALUE"):
         assert expected in text
@@ -163,7 +163,7 @@ def test_connect_with_auth_oauth_and_logout(kernel, tmp_path):
                    f"os.environ['MCPNB_TOKENS_DIR'] = {str(tmp_path / 'tokens')!r}")
         shown = kernel.run(f"%mcp connect desk {demo.credentials.mcp_url} --auth oauth", timeout=90)
         assert "<Server 'desk' Streamable HTTP" in shown
-        assert kernel.run("import mcpnb\nprint(mcpnb.servers()[0].auth.method)") == "OAuth authorization code (PKCE)"
+        assert kernel.run("import mcpnb\nprint(mcpnb.servers()['desk'].auth.method)") == "OAuth authorization code (PKCE)"
         assert "--auth {oauth,none}" in kernel.run("%mcp connect --help")
         signed_out = kernel.run("%mcp logout desk")
         assert "forgot the sign-in (file)" in signed_out and "1 open connection(s)" in signed_out

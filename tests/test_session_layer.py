@@ -87,7 +87,7 @@ def test_connect_options_are_one_validated_value_with_secrets_masked():
         mcpnb.ConnectOptions(elicitation="sometimes")
     with pytest.raises(TypeError, match="unexpected keyword argument 'timout'; did you mean 'timeout'"):
         mcpnb.connect("demo:helpdesk", timout=5)
-    assert mcpnb.servers() == []
+    assert mcpnb.servers() == {}
     parameters = inspect.signature(mcpnb.connect).parameters
     assert list(parameters)[:2] == ["target", "name"] and {"log_level", "connect_timeout", "roots"} <= set(parameters)
     assert inspect.signature(mcpnb.aconnect).parameters.keys() == parameters.keys()
