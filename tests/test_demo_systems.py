@@ -282,3 +282,18 @@ def test_id_completion_stops_at_100_and_says_there_is_more(data):
     projects = timesheet.complete("timesheet://projects/{project_id}", "project_id", "")  # 121 projects
     assert len(projects.values) == 100 and projects.has_more
     assert timesheet.complete("timesheet://projects/{project_id}", "project_id", "12").values == ["12", "120", "121"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_report_can_be_slowed_down_to_try_cancel_by_hand(name, data):
+    """The reports finished in 0.3-1.2 s, before a person could press Cancel; delay= holds each step."""
+    server = mcpnb.connect(f"demo:{name}")
+    tool, arguments, logged = SYSTEMS[name]["report"]
+    delay = server.tools[tool].input_schema["properties"]["delay"]
+    assert delay["minimum"] == 0 and delay["maximum"] == 10 and "Cancel" in delay["description"]
+    steps = []
+    with pytest.raises(mcpnb.RequestTimeout):  # 1.5 s a step: on its first steps when the limit ends it
+        server.call(tool, **arguments, delay=1.5, timeout=2,
+                    progress=lambda done, total, message: steps.append(done))
+    assert 1 <= len(steps) <= 2
+    assert logged not in " ".join(server.logs["message"])

@@ -298,3 +298,32 @@ def test_the_explorer_on_server_everything_shows_progress_and_its_elicitation_fo
     finally:
         answer.WidgetAsker.available = available
     assert "- Name: Grace Hopper" in card.result.text and "Favorite Integer: 42" in card.result.text
+
+
+def test_a_result_opens_on_its_most_telling_view():
+    """A plain text result opened on a Table tab saying "not a table: ..."; now it opens on its text."""
+    import mcp_types as types
+    from mcp.server import Server as LowLevelServer
+
+    from mcpnb.widgets.calls import result_views
+
+    async def list_tools(ctx, params):
+        return types.ListToolsResult(tools=[types.Tool(name="say", input_schema={"type": "object"})])
+
+    async def call_tool(ctx, params):
+        kind = (params.arguments or {}).get("kind")
+        if kind == "rows":
+            return types.CallToolResult(content=[types.TextContent(type="text", text='[{"a": 1}, {"a": 2}]')])
+        return types.CallToolResult(content=[types.TextContent(type="text", text="Two tickets were merged.")],
+                                    is_error=kind == "error")
+
+    server = mcpnb.connect(LowLevelServer("texts", on_list_tools=list_tools, on_call_tool=call_tool), name="texts")
+
+    def titles(**arguments: str) -> list[str]:
+        return [title for title, _ in result_views(server.call("say", arguments))]
+
+    assert titles() == ["Text", "Raw"]
+    assert titles(kind="rows") == ["Table", "JSON", "Raw"]
+    assert titles(kind="error") == ["Raw"]  # the server's own words
+    text_view = result_views(server.call("say"))[0][1]
+    assert "Two tickets were merged." in text_view.value and "not a table" not in text_view.value

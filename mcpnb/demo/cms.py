@@ -29,7 +29,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, Notices,
+from .kit import (CREATES, DELAY, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, Notices,
                   paged_resources, reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "cms"
@@ -444,6 +444,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
     async def freshness_audit(
         stale_after_days: int = Field(365, ge=1, description="a published page not updated for this long is stale"),
         as_of: str = Field(NOW.date().isoformat(), description="the audit's date (ISO)"),
+        delay: float = Field(0.05, ge=0, le=10, description=DELAY),
         ctx: Context | None = None,
     ) -> FreshnessAudit:
         """Per section: published pages, how many are stale, the oldest update, and images without alt
@@ -463,7 +464,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                                        oldest_update=row[2], missing_alt_text=row[3]))
             if ctx is not None:
                 await ctx.report_progress(done, len(sections), section["path"])
-            await anyio.sleep(0.05)  # a real audit fetches each page; a cancel lands here
+            await anyio.sleep(delay)  # a real audit fetches each page; a cancel lands here
         if ctx is not None:
             stale = sum(r.stale for r in report)
             await ctx.info(f"freshness audit: {stale} stale pages of {sum(r.published for r in report)}",

@@ -29,7 +29,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, next_offset,
+from .kit import (CREATES, DELAY, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, next_offset,
                   Notices, paged_resources, person, reply_text, require_confirmed, rows_of, summary_request,
                   where_equal)
 
@@ -529,6 +529,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         created_from: str = Field(EPOCH.date().isoformat(), description="leads created from this ISO date"),
         created_to: str = Field(NOW.date().isoformat(), description="leads created up to this ISO date"),
         owner: str | None = None,
+        delay: float = Field(0.05, ge=0, le=10, description=DELAY),
         ctx: Context | None = None,
     ) -> PipelineReport:
         """For each stage: leads that reached it, the conversion to the next stage, and the open and
@@ -548,7 +549,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                                    weighted_value=round(open_value * probability, 2)))
             if ctx is not None:
                 await ctx.report_progress(done, len(STAGES), stage)
-            await anyio.sleep(0.05)  # a real CRM pages through its API; a cancel lands here
+            await anyio.sleep(delay)  # a real CRM pages through its API; a cancel lands here
         for row, following in zip(report, report[1:5]):
             if row.stage in OPEN_STAGES and row.leads:
                 row.conversion = round(following.leads / row.leads, 4)

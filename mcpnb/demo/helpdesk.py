@@ -32,7 +32,7 @@ from mcp.server.mcpserver.resolve import Elicit, ListRoots, Resolve, Sample
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, client_offers, complete_ids,
+from .kit import (CREATES, DELAY, DESTROYS, FIRST_NAMES, LAST_NAMES, READ_ONLY, UPDATES, client_offers, complete_ids,
                   fetch_page, Missing, Notices, paged_resources, reply_text, require_confirmed, rows_of,
                   where_equal)
 
@@ -519,6 +519,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="Sales report", annotations=READ_ONLY)
     async def sales_report(group_by: Literal["event", "category", "city", "month"] = "category",
+                           delay: float = Field(0.04, ge=0, le=10, description=DELAY),
                            ctx: Context | None = None) -> SalesReport:
         """Orders, tickets, revenue and refunds, grouped; reports progress as it goes."""
         key = {"event": "e.title", "category": "e.category", "city": "v.city",
@@ -538,7 +539,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                                    refunded=round(row[3], 2)))
             if ctx is not None:
                 await ctx.report_progress(done, len(groups), f"{group_by} {done}/{len(groups)}")
-            await anyio.sleep(0.04)  # a real box office pages through its API; a cancel lands here
+            await anyio.sleep(delay)  # a real box office pages through its API; a cancel lands here
         if ctx is not None:
             await ctx.info(f"sales report by {group_by}: {len(report)} rows", logger_name="helpdesk")
         return SalesReport(group_by=group_by, rows=report)

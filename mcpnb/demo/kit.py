@@ -12,7 +12,9 @@ need lives here once:
   are resources by the thousand;
 - ``client_offers``, ``confirm``, ``require_confirmed`` and ``summary_request``: elicitation
   to confirm what cannot be undone and sampling for summaries, only where the client offers them;
-- ``complete_ids``: completion of id arguments.
+- ``complete_ids``: completion of id arguments;
+- ``DELAY``: the description of a report's ``delay`` (seconds at each step, so a person can
+  try Cancel by hand).
 """
 
 import base64
@@ -32,7 +34,9 @@ from pydantic import BaseModel
 
 __all__ = ["READ_ONLY", "CREATES", "UPDATES", "DESTROYS", "Missing", "where_equal", "fetch_page", "next_offset",
            "Notices", "paged_resources", "client_offers", "confirm", "require_confirmed", "complete_ids",
-           "summary_request", "reply_text", "rows_of", "FIRST_NAMES", "LAST_NAMES", "person"]
+           "summary_request", "reply_text", "rows_of", "FIRST_NAMES", "LAST_NAMES", "person", "DELAY"]
+
+DELAY = "seconds to wait at each step (the default is a real system's pace; raise it to try Cancel by hand)"
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)

@@ -28,7 +28,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference
 from pydantic import BaseModel, Field
 
-from .kit import (CREATES, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, Missing, next_offset, Notices,
+from .kit import (CREATES, DELAY, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, Missing, next_offset, Notices,
                   paged_resources, reply_text, require_confirmed, rows_of, summary_request, where_equal)
 
 NAME = "timesheet"
@@ -464,6 +464,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
         group_by: Literal["project", "customer", "person", "activity", "week", "month"] = "customer",
         date_from: str = Field(YEAR_START.isoformat(), description="ISO date, inclusive"),
         date_to: str = Field(TODAY.isoformat(), description="ISO date, inclusive"),
+        delay: float = Field(0.03, ge=0, le=10, description=DELAY),
         ctx: Context | None = None,
     ) -> Report:
         """Hours, billable hours and revenue per group over a date range; reports progress month by
@@ -485,7 +486,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
                     row[i] += value
             if ctx is not None:
                 await ctx.report_progress(done, len(months), month)
-            await anyio.sleep(0.03)  # a real tracker pages through its API; a cancel lands here
+            await anyio.sleep(delay)  # a real tracker pages through its API; a cancel lands here
         report = [ReportRow(group=g, hours=round(h, 2), billable_hours=round(b, 2), revenue=round(r, 2),
                             entries=int(n)) for g, (h, b, r, n) in sorted(totals.items())]
         if ctx is not None:

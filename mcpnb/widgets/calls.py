@@ -99,19 +99,24 @@ class CallCard(traitlets.HasTraits):
 
 
 def result_views(result: ToolResult) -> list[tuple[str, w.Widget]]:
-    """A tool result's tabs: Table (when it is tabular), JSON (its data), Raw (every content block)."""
+    """A tool result's tabs, the most telling first: Table when it is tabular, else Text when it is
+    text; then JSON (its data, when there is any beyond the text) and Raw (every content block).
+    An error result opens on Raw, the server's own words."""
     views: list[tuple[str, w.Widget]] = []
     if not result.is_error:
         try:
             frame = result.df
             views.append(("Table", w.HTML(value=render.table(frame, where="the result's .df"))))
-        except NotTabular as why:
-            views.append(("Table", w.Label(value=f"not a table: {why.message}")))
+        except NotTabular:
+            if result.text:
+                views.append(("Text", w.HTML(value=render.text_block(result.text))))
         except MCPNBError as error:
             views.append(("Table", w.Label(value=str(error))))
-    try:
-        views.append(("JSON", w.HTML(value=render.json_block(result.data))))
-    except Exception as error:  # text that is not JSON
-        views.append(("JSON", w.Label(value=f"no JSON: {type(error).__name__}")))
+    data = result.data
+    if not (isinstance(data, str) and data == result.text):  # plain text has no JSON beyond itself
+        try:
+            views.append(("JSON", w.HTML(value=render.json_block(data))))
+        except Exception as error:  # a value JSON cannot hold
+            views.append(("JSON", w.Label(value=f"no JSON: {type(error).__name__}")))
     views.append(("Raw", w.HTML(value=render.tool_result(result))))
     return views if not result.is_error else [views[-1], *views[:-1]]
