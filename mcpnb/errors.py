@@ -26,7 +26,13 @@ input schema that cannot be checked against) is a ``ServerWarning``, shown once
 at the line that made the request, and noted in ``server.activity``.
 
 An interrupt (Jupyter's stop button, Ctrl-C) stays a ``KeyboardInterrupt``, as
-Python users expect; the request it interrupted is cancelled first.
+Python users expect (``Interrupted``, a subclass, says which call it stopped);
+the request it interrupted is cancelled first.
+
+In IPython each of these shows as the user's own line and the message, with no
+frames of mcpnb's, the SDK's or anyio's (``_render_traceback_``, the hook
+IPython offers exceptions); ``%config MCPMagics.show_tracebacks = True`` (or
+``mcpnb.errors.full_tracebacks = True``) brings the whole traceback back.
 
 Messages never contain secrets: the connection layer passes them through its
 redactor (see ``masking``) before they are raised.
@@ -34,7 +40,8 @@ redactor (see ``masking``) before they are raised.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "MCPNBError",
@@ -54,7 +61,11 @@ __all__ = [
     "ToolError",
     "NotTabular",
     "ServerWarning",
+    "Interrupted",
 ]
+
+# Whole tracebacks in IPython instead of the user's line and the message (see the module docstring).
+full_tracebacks = False
 
 
 class MCPNBError(Exception):
@@ -73,6 +84,10 @@ class MCPNBError(Exception):
         if self.hint:
             return f"{self.message}\nHint: {self.hint}"
         return self.message
+
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
+        return _short_traceback(self)
 
 
 class ConfigError(MCPNBError, ValueError):
@@ -221,3 +236,57 @@ class NotTabular(MCPNBError, ValueError):
 
 class ServerWarning(UserWarning):
     """The server sent something mcpnb could only partly use; the work went on (see the message)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt that stopped an mcpnb call, after the call was cancelled on the server.
+
+    Still a ``KeyboardInterrupt`` (code that catches that keeps working); in IPython it
+    shows as one line under the user's own, not the frames of the wait it broke."""
+
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
+        return _short_traceback(self)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _short_traceback(error: BaseException) -> Callable[[], list[str]]:
+    """IPython's hook (an attribute it looks for with hasattr): the user's line, then the message.
+
+    Absent (AttributeError) when ``full_tracebacks`` is on, so IPython shows the whole traceback."""
+    if full_tracebacks:
+        raise AttributeError("_render_traceback_")
+
+    def render() -> list[str]:
+        import linecache
+
+        where = None
+        tb = error.__traceback__
+        while tb is not None:
+            filename = tb.tb_frame.f_code.co_filename
+            if not filename.startswith(_PACKAGE) and "/site-packages/" not in filename and "/IPython/" not in filename:
+                where = (filename, tb.tb_lineno, tb.tb_frame.f_code.co_name)
+            tb = tb.tb_next
+        lines = []
+        if where is not None:
+            filename, number, function = where
+            source = linecache.getline(filename, number).strip()
+            place = f"File {filename}, in {function}"
+            try:  # a cell is named as IPython names it: "Cell In[3]"
+                from IPython import get_ipython
+
+                named = get_ipython().compile.format_code_name(filename)  # type: ignore[union-attr]
+                if named:
+                    place = " ".join(named) + (f", in {function}" if function != "<module>" else "")
+            except Exception:  # not in IPython, or an IPython without it: the file's name will do
+                pass
+            lines.append(f"\x1b[36m{place}, line {number}\x1b[0m")
+            if source:
+                lines.append(f"\x1b[32m---->\x1b[0m {source}")
+        text = str(error).splitlines() or [""]
+        lines.append(f"\x1b[31m{type(error).__name__}\x1b[0m: {text[0]}")
+        return lines + text[1:]
+
+    return render

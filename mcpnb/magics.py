@@ -25,9 +25,10 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool
+from traitlets import Bool, observe
 
 from . import config as config_files
+from . import errors
 from . import registry
 from .errors import ConfigError, MCPNBError
 from .line import parse_arguments, split_words
@@ -319,7 +320,8 @@ def _documented(function: Any) -> Any:
 class MCPMagics(Magics):
     """The %mcp magics; settings with %config MCPMagics.NAME = value."""
 
-    show_tracebacks = Bool(False, help="Show the full traceback when a %mcp command fails.").tag(config=True)
+    show_tracebacks = Bool(False, help="Show the full traceback when a %mcp command or an mcpnb call "
+                                       "fails (else: the line and the message).").tag(config=True)
     autodf = Bool(False, help="%mcp call returns the result's table (.df), as with --df, "
                               "the way SQL magics return a DataFrame.").tag(config=True)
 
@@ -336,6 +338,10 @@ class MCPMagics(Magics):
     def mcp_cell(self, line: str, cell: str) -> Any:
         """%%mcp call [NAME.]TOOL, with a JSON object of arguments as the cell body."""
         return self._run(line, cell)
+
+    @observe("show_tracebacks")
+    def _whole_tracebacks(self, change: Any) -> None:
+        errors.full_tracebacks = change["new"]
 
     def _run(self, line: str, cell: str | None) -> Any:
         try:

@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
-from .errors import MCPNBError
+from .errors import Interrupted, MCPNBError
 
 __all__ = ["Job", "Cancelled", "run", "arun", "submit", "on_loop_thread", "warn", "PersonTime"]
 
@@ -270,15 +270,17 @@ def run(coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
     except MCPNBError as error:
         # The error below explains what happened; the background thread's frames are left out.
         raise error.with_traceback(None) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         job.cancel_work()
         try:
             job.result(CANCEL_GRACE_SECONDS)
         except BaseException:
             pass
-        raise
+        if isinstance(interrupt, Interrupted):
+            raise
+        raise Interrupted("interrupted; the request was cancelled on the server") from None
     except Cancelled:
-        raise KeyboardInterrupt from None
+        raise Interrupted("interrupted; the request was cancelled on the server") from None
     except TimeoutError:
         if not job.done():
             job.cancel_work()

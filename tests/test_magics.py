@@ -183,3 +183,17 @@ def test_call_can_return_the_table(kernel):
     content = kernel.reply(failed)
     assert content["status"] == "error" and content["ename"] == "MagicFailed"
     assert "failed" in content["evalue"] and "Traceback" not in content["evalue"]
+
+
+def test_an_interrupted_magic_is_one_line(kernel):
+    """It printed a 40-line KeyboardInterrupt traceback; now the line and what happened."""
+    import time
+
+    kernel.run(f"%mcp connect faulty -- {' '.join(FAULTY)}")
+    msg_id = kernel.start("%mcp call faulty.slow seconds=60")
+    time.sleep(1.5)
+    kernel.manager.interrupt_kernel()
+    content = kernel.reply(msg_id, timeout=15)
+    assert content["ename"] == "Interrupted" and len(content["traceback"]) <= 3, content["traceback"]
+    assert "cancelled on the server" in content["traceback"][-1]
+    assert kernel.run("_r = %mcp call faulty.echo text=alive\n_r.text") == "'alive'"  # the connection still works
