@@ -44,7 +44,9 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb table.steps{border-collapse:collapse;line-height:1.4;max-width:100%}"
           ".mcpnb table.steps td,.mcpnb table.steps th{vertical-align:top;padding:2px 10px 2px 0;text-align:left}"
           ".mcpnb table.steps .ms{white-space:nowrap}"
-          ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}</style>")
+          ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}"
+          ".mcpnb table.record>tbody>tr>th{text-align:left;vertical-align:top;padding-right:12px;white-space:nowrap}"
+          ".mcpnb table.nested{font-size:12px;margin:0}</style>")
 
 
 def esc(value: Any) -> str:
@@ -84,15 +86,46 @@ def _media(kind: str, mime: str, data: str) -> str:
 
 
 def table(frame: Any, *, where: str = ".df") -> str:
-    """A DataFrame as an escaped table, cut to MAX_ROWS rows with a note."""
+    """A DataFrame as an escaped table, cut to MAX_ROWS rows with a note. One row (a single
+    record) shows as field/value pairs; lists and objects inside cells show as small tables."""
+    if len(frame) == 1 and len(frame.columns) > 1:
+        row = frame.iloc[0]
+        body = "".join(f"<tr><th>{esc(column)}</th><td>{_value(row[column])}</td></tr>" for column in frame.columns)
+        return f"<table class='record'><tbody>{body}</tbody></table>"
     shown = frame.head(MAX_ROWS)
     head = "".join(f"<th>{esc(column)}</th>" for column in shown.columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{_value(v)}</td>" for v in row) + "</tr>"
                    for row in shown.itertuples(index=False, name=None))
     note = ""
     if len(frame) > MAX_ROWS:
         note = f'<div class="note">showing {MAX_ROWS} of {len(frame):,} rows: the whole table is {esc(where)}</div>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+NESTED_ROWS = 10  # rows of a list shown inside a cell
+NESTED_DEPTH = 2  # tables inside tables, at most this deep
+
+
+def _value(value: Any, depth: int = 0) -> str:
+    """One cell, escaped: a list of records as a small table, an object as field/value pairs,
+    a list of plain values joined; Python reprs never reach the page."""
+    if depth < NESTED_DEPTH and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        columns = list(dict.fromkeys(key for item in value[:NESTED_ROWS] for key in item))
+        head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+        rows = "".join("<tr>" + "".join(f"<td>{_value(item.get(c), depth + 1)}</td>" for c in columns) + "</tr>"
+                       for item in value[:NESTED_ROWS])
+        more = (f'<div class="note">{len(value) - NESTED_ROWS:,} more</div>' if len(value) > NESTED_ROWS else "")
+        return f"<table class='nested'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}"
+    if depth < NESTED_DEPTH and isinstance(value, dict) and value:
+        rows = "".join(f"<tr><th>{esc(k)}</th><td>{_value(v, depth + 1)}</td></tr>" for k, v in value.items())
+        return f"<table class='nested'><tbody>{rows}</tbody></table>"
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, (dict, list)) for v in value):
+        return esc(_cell(", ".join("" if v is None else str(v) for v in value)))
+    if isinstance(value, (list, dict)):
+        import json
+
+        return esc(_cell(json.dumps(value, ensure_ascii=False, default=str)))
+    return esc(_cell(value))
 
 
 def _cell(value: Any) -> str:

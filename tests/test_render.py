@@ -169,3 +169,19 @@ def test_an_image_result_carries_its_image_in_the_mimebundle(hostile):
     assert "image/png" in shown and "text/html" in shown  # what IPython hands to the frontend
     text_only = hostile.call("evil_tool", {"mode": "error"}, validate=False)._repr_mimebundle_()
     assert set(text_only) == {"text/plain", "text/html"}
+
+
+def test_a_single_record_reads_as_fields_and_nested_lists_as_tables():
+    """get_lead showed as one row about 250 px tall, its history as a Python repr."""
+    import pandas as pd
+
+    record = pd.DataFrame([{"title": EVIL, "stage": "won", "history": [{"stage": "new", "at": "2026-01-02"},
+                                                                       {"stage": EVIL, "at": "2026-02-03"}],
+                            "tags": ["a", EVIL], "owner": {"name": EVIL}}])
+    markup = mcpnb.render.table(record)
+    assert markup.startswith("<table class='record'>") and "<th>stage</th><td>won</td>" in markup
+    assert "<table class='nested'><thead><tr><th>stage</th><th>at</th>" in markup
+    assert "[{'" not in markup and "{'" not in markup  # no Python reprs on the page
+    assert_safe(markup)
+    rows = mcpnb.render.table(pd.DataFrame([{"a": 1, "b": [1, 2]}, {"a": 2, "b": [3]}]))
+    assert "<thead><tr><th>a</th><th>b</th>" in rows and "<td>1, 2</td>" in rows
