@@ -388,21 +388,27 @@ class MCPMagics(Magics):
 def completions(line: str) -> list[str]:
     """What can come next on a %mcp line: subcommands, flags, flag choices, servers, NAME.TOOL,
     argument names."""
+    return [text for text, _ in typed_completions(line)]
+
+
+def typed_completions(line: str) -> list[tuple[str, str]]:
+    """``completions``, each with what it is: command, flag, value, server, tool, prompt, or for an
+    argument its JSON type (what JupyterLab shows beside each candidate)."""
     words = shlex.split(line, posix=True) if line.strip() else []
     if line.endswith(" "):
         words.append("")
     words = words[1:] if words and words[0].lstrip("%") == "mcp" else words
     if len(words) <= 1:
-        return [name for name in COMMANDS if name.startswith(words[0] if words else "")]
+        return [(name, "command") for name in COMMANDS if name.startswith(words[0] if words else "")]
     chosen = COMMANDS.get(words[0])
     if chosen is None or (chosen.takes_rest and "--" in words[1:-1]):
         return []
     typed, before = words[-1], words[1:-1]
     options = {flag: action for action in chosen.parser._actions for flag in action.option_strings}
     if before and before[-1] in options and options[before[-1]].nargs != 0:  # a flag's value
-        return [c for c in (options[before[-1]].choices or ()) if c.startswith(typed)]
+        return [(c, "value") for c in (options[before[-1]].choices or ()) if c.startswith(typed)]
     if typed.startswith("-"):
-        return sorted(flag for flag in options if flag.startswith(typed) and flag.startswith("--"))
+        return sorted((flag, "flag") for flag in options if flag.startswith(typed) and flag.startswith("--"))
     given = _positional_words(before, options)
     action = _positional_at(chosen.parser, len(given))
     kind = chosen.completers.get(action.dest) if action is not None else None
@@ -432,23 +438,44 @@ def _positional_at(parser: argparse.ArgumentParser, taken: int) -> argparse.Acti
     return None
 
 
-def _complete(kind: str, typed: str, given: list[str]) -> list[str]:
+def _complete(kind: str, typed: str, given: list[str]) -> list[tuple[str, str]]:
     """Candidates of one kind: server names, [NAME.]TOOL or PROMPT, or the named one's argument names."""
     open_now = registry.open_servers()
     if kind == SERVER:
-        return [s.name for s in open_now if s.name.startswith(typed)]
+        return [(s.name, "server") for s in open_now if s.name.startswith(typed)]
     if kind.endswith("="):  # argument names of the tool or prompt named first
         if "=" in typed or not given:
             return []
         server, name = split_target(given[0])
         item = getattr(server, kind[:-1])[name]
-        names = item.parameters if kind == "tools=" else [a.name for a in item.arguments]
+        if kind == "tools=":
+            properties = item.input_schema.get("properties") or {}
+            required = set(item.input_schema.get("required") or ())
+            found = [(n, _json_type(properties.get(n)) + (", required" if n in required else ""))
+                     for n in item.parameters]
+        else:
+            found = [(a.name, "string" + (", required" if a.required else "")) for a in item.arguments]
         named = {word.split("=", 1)[0] for word in given[1:]}
-        return [f"{n}=" for n in names if n.startswith(typed) and n not in named]
-    found = [f"{s.name}.{item.name}" for s in open_now for item in getattr(s, kind)]
+        return [(f"{n}=", what) for n, what in found if n.startswith(typed) and n not in named]
+    singular = kind[:-1]
+    found = [(f"{s.name}.{item.name}", singular) for s in open_now for item in getattr(s, kind)]
     if len(open_now) == 1:
-        found += [item.name for item in getattr(open_now[0], kind)]
-    return [c for c in found if c.startswith(typed)]
+        found += [(item.name, singular) for item in getattr(open_now[0], kind)]
+    return [(c, what) for c, what in found if c.startswith(typed)]
+
+
+def _json_type(spec: Any) -> str:
+    """A schema property's type, as a person reads it: integer, string, "a" | "b", array..."""
+    if not isinstance(spec, dict):
+        return "any"
+    if isinstance(spec.get("enum"), list):
+        return " | ".join(json.dumps(v) for v in spec["enum"][:4]) + (" | ..." if len(spec["enum"]) > 4 else "")
+    kinds = spec.get("type")
+    if kinds is None and isinstance(spec.get("anyOf"), list):
+        kinds = [_json_type(option) for option in spec["anyOf"]]
+    if kinds is None:
+        return "any"
+    return kinds if isinstance(kinds, str) else " | ".join(kinds)
 
 
 def load(shell: Any) -> None:
@@ -457,3 +484,27 @@ def load(shell: Any) -> None:
     shell.register_magics(magics)
     shell.set_hook("complete_command", magics.complete, str_key="%mcp")
     shell.set_hook("complete_command", magics.complete, str_key="%%mcp")
+    completer = getattr(shell, "Completer", None)
+    if completer is not None and hasattr(completer, "custom_matchers"):
+        completer.custom_matchers.insert(0, _typed_matcher())
+
+
+def _typed_matcher() -> Any:
+    """An IPython matcher (API v2) giving each candidate its type, which JupyterLab shows beside it
+    (the complete_command hook above gives none: JupyterLab showed <unknown>)."""
+    from IPython.core.completer import SimpleCompletion, completion_matcher
+
+    @completion_matcher(identifier="mcpnb", api_version=2, priority=1)
+    def mcp_matches(context: Any) -> dict[str, Any]:
+        line = context.text_until_cursor
+        if not line.lstrip().startswith("%mcp") and not line.lstrip().startswith("%%mcp"):
+            return {"completions": [], "suppress": False}
+        try:
+            found = typed_completions(line.lstrip())
+        except Exception:  # completion must never raise into the editor
+            return {"completions": [], "suppress": False}
+        fragment = "" if line.endswith(" ") else line.rsplit(" ", 1)[-1]
+        return {"completions": [SimpleCompletion(text, type=what) for text, what in found],
+                "matched_fragment": fragment, "suppress": True}
+
+    return mcp_matches

@@ -197,3 +197,18 @@ def test_an_interrupted_magic_is_one_line(kernel):
     assert content["ename"] == "Interrupted" and len(content["traceback"]) <= 3, content["traceback"]
     assert "cancelled on the server" in content["traceback"][-1]
     assert kernel.run("_r = %mcp call faulty.echo text=alive\n_r.text") == "'alive'"  # the connection still works
+
+
+def test_completions_say_what_each_candidate_is(kernel):
+    """JupyterLab showed <unknown> beside every candidate; now the kind, and an argument's type."""
+    kernel.run("%mcp connect helpdesk demo:helpdesk")
+
+    def typed(code: str) -> dict[str, str]:
+        reply = kernel.reply(kernel.client.complete(code, len(code)))
+        kinds = reply["metadata"].get("_jupyter_types_experimental", [])
+        return {item["text"]: item["type"] for item in kinds}
+
+    assert typed("%mcp call get_order ") == {"order_id=": "integer, required"}
+    assert typed("%mcp call list_orders sta")["status="] == '"paid" | "refunded" | "cancelled" | null'
+    assert typed("%mcp co") == {"connect": "command"}
+    assert typed("%mcp call helpdesk.get_o") == {"helpdesk.get_order": "tool"}
