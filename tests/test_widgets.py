@@ -327,3 +327,17 @@ def test_a_result_opens_on_its_most_telling_view():
     assert titles(kind="error") == ["Raw"]  # the server's own words
     text_view = result_views(server.call("say"))[0][1]
     assert "Two tickets were merged." in text_view.value and "not a table" not in text_view.value
+
+
+def test_the_activity_tab_shows_the_newest_messages(demo_data):
+    """Labelled "newest last", it showed rows 1-50 of the last 100: the newest 50 were hidden."""
+    import re
+
+    server = mcpnb.connect("demo:helpdesk")
+    explorer = server.explore()
+    for order in range(1, 41):  # 80 messages: a request and a response each
+        server.call("get_order", order_id=order)
+    explorer.activity_tab.refresh()
+    shown = explorer.activity_tab.trace.value
+    assert '&quot;order_id&quot;: 40' in shown and '&quot;order_id&quot;: 5}' not in shown
+    assert re.search(r"<td>\d\d:\d\d:\d\d\.\d{3}</td>", shown)  # a clock, not microseconds

@@ -419,12 +419,22 @@ class _ActivityTab:
         logs = server.logs
         if len(logs):
             logs = logs[logs["level"].map(lambda level: severity(level) >= severity(self.level.value))]
-        self.logs.value = render.table(logs.tail(200), where="server.logs") if len(logs) else "<i>none</i>"
+        newest = render.MAX_ROWS  # the table shows this many: they must be the newest, not the oldest of a tail
+        self.logs.value = render.table(_clock(logs.tail(newest)), where="server.logs") if len(logs) else "<i>none</i>"
         events = server.activity
-        self.events.value = render.table(events.tail(200), where="server.activity") if len(events) else "<i>none</i>"
+        self.events.value = (render.table(_clock(events.tail(newest)), where="server.activity") if len(events)
+                             else "<i>none</i>")
         trace = server.trace
         if len(trace):
-            trace = trace[["time", "direction", "kind", "method", "id", "duration_ms", "summary"]].tail(100)
-            self.trace.value = render.table(trace, where="server.trace")
+            trace = trace[["time", "direction", "kind", "method", "id", "duration_ms", "summary"]].tail(newest)
+            self.trace.value = render.table(_clock(trace), where="server.trace")
         else:
             self.trace.value = "<i>none (an in-process server has no wire)</i>"
+
+
+def _clock(frame: Any) -> Any:
+    """The time column as a clock to the millisecond (13:02:07.412), not a full timestamp in microseconds."""
+    if "time" not in frame.columns or not len(frame):
+        return frame
+    return frame.assign(time=frame["time"].map(lambda t: t.strftime("%H:%M:%S.%f")[:-3] if hasattr(t, "strftime")
+                                               else t))
