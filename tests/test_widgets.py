@@ -3,6 +3,8 @@ against real servers (the explorer's work runs on mcpnb's loop as in a notebook)
 
 from __future__ import annotations
 
+import time
+
 import ipywidgets as w
 import pytest
 import traitlets
@@ -341,3 +343,18 @@ def test_the_activity_tab_shows_the_newest_messages(demo_data):
     shown = explorer.activity_tab.trace.value
     assert '&quot;order_id&quot;: 40' in shown and '&quot;order_id&quot;: 5}' not in shown
     assert re.search(r"<td>\d\d:\d\d:\d\d\.\d{3}</td>", shown)  # a clock, not microseconds
+
+
+def test_an_error_leaves_the_header_once_something_works(demo_data):
+    """"Getting prompt follow_up: Invalid arguments ..." stayed in the header after a success."""
+    server = mcpnb.connect("demo:helpdesk")
+    explorer = server.explore()
+    explorer.run(server.session.prompt(name="no_such_prompt", arguments={}), lambda _: None, "Getting prompt")
+    wait_for(lambda: explorer.status.value.startswith("Getting prompt: "))
+    explorer.reload()  # a refresh in the background leaves the error for the person to read
+    explorer.run(server.session.listing(kind="tools"), lambda _: None, "Listing tools", asked=False)
+    time.sleep(0.5)
+    assert explorer.status.value.startswith("Getting prompt: ")
+    got: list = []
+    explorer.run(server.session.prompt(name="draft_reply", arguments={"enquiry_id": 3}), got.append, "Getting prompt")
+    wait_for(lambda: got and explorer.status.value == "")  # what the person asked for next worked

@@ -94,8 +94,12 @@ class Explorer:
 
     # -- talking to the server without blocking the kernel ------------------------------
 
-    def run(self, coro: Coroutine[Any, Any, Any], then: Callable[[Any], None], what: str) -> runtime.Job:
-        """Run ``coro`` on mcpnb's loop; ``then(result)`` on the kernel's thread, errors to the status line."""
+    def run(self, coro: Coroutine[Any, Any, Any], then: Callable[[Any], None], what: str, *,
+            asked: bool = True) -> runtime.Job:
+        """Run ``coro`` on mcpnb's loop; ``then(result)`` on the kernel's thread, errors to the status line.
+
+        ``asked``: the person asked for it, so its success clears an earlier error from the status
+        line (a refresh in the background does not: the error may be the one they are reading)."""
         job = runtime.submit(coro)
 
         def finished(_: Any) -> None:
@@ -109,6 +113,8 @@ class Explorer:
             except Exception as error:
                 self.status.value = f"{what}: {type(error).__name__}: {error}"
                 return
+            if asked:
+                self.status.value = ""  # an earlier failure is over once something the person did works
             then(outcome)
 
         job.add_done_callback(lambda _: runtime.on_ui(lambda: finished(job)))
@@ -163,7 +169,7 @@ class _ToolsTab:
         self.widget = w.HBox([w.VBox([self.search, self.choice]), right])
 
     def load(self) -> None:
-        self.explorer.run(self.explorer.session.listing(kind="tools"), self._loaded, "Listing tools")
+        self.explorer.run(self.explorer.session.listing(kind="tools"), self._loaded, "Listing tools", asked=False)
 
     def _loaded(self, tools: Any) -> None:
         self.tools = list(tools)
@@ -318,8 +324,8 @@ class _ResourcesTab:
 
     def load(self) -> None:
         session = self.explorer.session
-        self.explorer.run(session.listing(kind="resources"), self._loaded_resources, "Listing resources")
-        self.explorer.run(session.listing(kind="templates"), self._loaded_templates, "Listing templates")
+        self.explorer.run(session.listing(kind="resources"), self._loaded_resources, "Listing resources", asked=False)
+        self.explorer.run(session.listing(kind="templates"), self._loaded_templates, "Listing templates", asked=False)
 
     def _loaded_resources(self, resources: Any) -> None:
         self.resources = list(resources)
@@ -377,7 +383,7 @@ class _PromptsTab:
         self.widget = w.VBox([self.choice, self.description, self.arguments.box, self.get_button, self.result])
 
     def load(self) -> None:
-        self.explorer.run(self.explorer.session.listing(kind="prompts"), self._loaded, "Listing prompts")
+        self.explorer.run(self.explorer.session.listing(kind="prompts"), self._loaded, "Listing prompts", asked=False)
 
     def _loaded(self, prompts: Any) -> None:
         self.prompts = list(prompts)
