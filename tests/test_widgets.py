@@ -119,6 +119,8 @@ def test_a_call_card_shows_progress_and_the_cancel_button_cancels(demo_data, tmp
     assert second.state == "running"
     second.cancel.click()
     wait_for(lambda: second.state == "cancelled")
+    wait_for(lambda: second.cancel.layout.display == "none")  # no orange button left that looks live
+    assert card.cancel.layout.display == "none" and second.status.value.startswith("cancelled after")
     assert server.call("echo", text="still usable").text == "still usable"
 
 

@@ -42,7 +42,7 @@ class CallCard(traitlets.HasTraits):
         self.server, self.tool, self.arguments = server, tool, dict(arguments)
         self.started = time.monotonic()
         self.title = w.Label(value=call_line(server.name, tool, arguments).removeprefix("%mcp call "))
-        self.status = w.Label(value="running")
+        self.status = w.Label(value="running", layout=w.Layout(min_width="max-content"))
         self.bar = w.FloatProgress(value=0, min=0, max=1, layout=w.Layout(width="300px", display="none"))
         self.progress_note = w.Label(value="")
         self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop")
@@ -71,6 +71,7 @@ class CallCard(traitlets.HasTraits):
     def _finished(self) -> None:
         seconds = time.monotonic() - self.started
         self.cancel.disabled = True
+        self.cancel.layout.display = "none"  # a finished card's Cancel looked as if it could still be pressed
         try:
             result = self.job.result(0)
         except runtime.Cancelled:
