@@ -46,7 +46,8 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb table.steps .ms{white-space:nowrap}"
           ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}"
           ".mcpnb table.record>tbody>tr>th{text-align:left;vertical-align:top;padding-right:12px;white-space:nowrap}"
-          ".mcpnb table.nested{font-size:12px;margin:0}</style>")
+          ".mcpnb table.nested{font-size:12px;margin:0}"
+          ".mcpnb .prose{white-space:pre-line;overflow-wrap:break-word;margin:4px 0;max-width:80ch}</style>")
 
 
 def esc(value: Any) -> str:
@@ -243,8 +244,19 @@ def tool_heading(tool: Any) -> str:
     """A tool's title, name, badges and description, for the explorer's form."""
     title = esc(tool.title or tool.name)
     name = f" <code>{esc(tool.name)}</code>" if tool.title else ""
-    description = _text(tool.description) if tool.description else ""
+    description = _prose(tool.description) if tool.description else ""
     return _box(f"<b>{title}</b>{name} {_badges(tool.annotations)}{description}")
+
+
+def _prose(text: str) -> str:
+    """A description written as a docstring, shown as prose: its indentation taken off, its
+    paragraphs kept, lines wrapped at spaces (monospace with the docstring's indent broke mid-word)."""
+    import inspect
+
+    clean = inspect.cleandoc(text)
+    if len(clean) > MAX_TEXT:
+        clean = clean[:MAX_TEXT] + " ..."
+    return f'<div class="prose">{esc(clean)}</div>'
 
 
 def elicitation(request: Any) -> str:

@@ -185,3 +185,16 @@ def test_a_single_record_reads_as_fields_and_nested_lists_as_tables():
     assert_safe(markup)
     rows = mcpnb.render.table(pd.DataFrame([{"a": 1, "b": [1, 2]}, {"a": 2, "b": [3]}]))
     assert "<thead><tr><th>a</th><th>b</th>" in rows and "<td>1, 2</td>" in rows
+
+
+def test_a_tool_description_reads_as_prose():
+    """Descriptions showed in monospace with the docstring's indentation, breaking mid-word."""
+    import mcp_types as types
+
+    from mcpnb.listings import Tool
+
+    raw = types.Tool(name="merge", title="Merge", input_schema={"type": "object"},
+                     description="Merge two tickets.\n\n    The second is closed,\n    and its notes are kept.")
+    markup = mcpnb.render.tool_heading(Tool.from_sdk(raw))
+    assert '<div class="prose">Merge two tickets.\n\nThe second is closed,\nand its notes are kept.</div>' in markup
+    assert "<pre>" not in markup
