@@ -360,3 +360,19 @@ def test_an_error_leaves_the_header_once_something_works(demo_data):
     got: list = []
     explorer.run(server.session.prompt(name="draft_reply", arguments={"enquiry_id": 3}), got.append, "Getting prompt")
     wait_for(lambda: got and explorer.status.value == "")  # what the person asked for next worked
+
+
+def test_resources_can_be_searched_and_a_read_shows_under_the_list(demo_data):
+    """3,002 resources had no search; a read from the list appeared under the Templates section."""
+    server = mcpnb.connect("demo:crm")
+    tab = server.explore().resources_tab
+    wait_for(lambda: len(tab.resources) > 1000)
+    tab.search.value = "fischer"
+    assert 0 < len(tab.choice.options) < 500 and tab.count.value.endswith(f"of {len(tab.resources):,}")
+    assert all("fischer" in label.lower() for label, _ in tab.choice.options)
+    tab.read(tab.choice.options[0][1], tab.resource_result)
+    wait_for(lambda: tab.resource_result.value and "reading" not in tab.resource_result.value)
+    assert tab.result.value == ""  # the template's place stays empty
+    tab.choice.value = tab.choice.options[-1][1]
+    tab.read_button.click()  # the button reads the chosen one, into the same place
+    wait_for(lambda: tab.choice.options[-1][1] in tab.resource_result.value)

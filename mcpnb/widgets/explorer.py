@@ -305,7 +305,10 @@ class _ResourcesTab:
         self.explorer = explorer
         self.resources: list[Any] = []
         self.templates: list[Any] = []
-        self.choice = w.Select(options=[], rows=8, layout=w.Layout(width="520px"))
+        self.search = w.Text(placeholder="search resources: name, title or URI",
+                             layout=w.Layout(width="520px", max_width="100%"))
+        self.count = w.Label(value="")
+        self.choice = w.Select(options=[], rows=8, layout=w.Layout(width="520px", max_width="100%"))
         self.read_button = w.Button(description="Read", icon="eye")
         self.follow_button = w.Button(description="Follow changes", icon="bell",
                                       tooltip="subscribe: updates appear in Activity")
@@ -313,12 +316,15 @@ class _ResourcesTab:
         self.variables = _CompletingFields(explorer, self._preview)
         self.uri = w.Label(value="")
         self.read_template_button = w.Button(description="Read", icon="eye")
-        self.result = w.HTML(value="")
-        self.read_button.on_click(lambda _: self.read(self.choice.value))
+        self.resource_result = w.HTML(value="")  # a read from the list shows under the list
+        self.result = w.HTML(value="")  # a read from a template, under the template
+        self.search.observe(lambda _: self._filter(), names="value")
+        self.read_button.on_click(lambda _: self.read(self.choice.value, self.resource_result))
         self.follow_button.on_click(lambda _: self.follow(self.choice.value))
         self.template.observe(lambda _: self._pick_template(), names="value")
-        self.read_template_button.on_click(lambda _: self.read(self.expanded()))
-        self.widget = w.VBox([w.HTML("<b>Resources</b>"), self.choice, w.HBox([self.read_button, self.follow_button]),
+        self.read_template_button.on_click(lambda _: self.read(self.expanded(), self.result))
+        self.widget = w.VBox([w.HTML("<b>Resources</b>"), w.HBox([self.search, self.count]), self.choice,
+                              w.HBox([self.read_button, self.follow_button]), self.resource_result,
                               w.HTML("<b>Templates</b>"), self.template, self.variables.box,
                               w.HBox([w.Label("URI:"), self.uri]), self.read_template_button, self.result])
 
@@ -329,7 +335,15 @@ class _ResourcesTab:
 
     def _loaded_resources(self, resources: Any) -> None:
         self.resources = list(resources)
-        self.choice.options = [(f"{r.title or r.name}  {r.uri}", r.uri) for r in self.resources]
+        self._filter()
+
+    def _filter(self) -> None:
+        """The list narrowed to what the search finds (there may be thousands)."""
+        words = self.search.value.lower().split()
+        shown = [(f"{r.title or r.name}  {r.uri}", str(r.uri)) for r in self.resources
+                 if all(word in f"{r.name} {r.title or ''} {r.uri}".lower() for word in words)]
+        self.choice.options = shown
+        self.count.value = f"{len(shown):,} of {len(self.resources):,}" if words else f"{len(self.resources):,}"
 
     def _loaded_templates(self, templates: Any) -> None:
         self.templates = list(templates)
@@ -354,12 +368,14 @@ class _ResourcesTab:
         except Exception as error:  # a value the template cannot take
             self.uri.value = f"({error})"
 
-    def read(self, uri: str | None) -> None:
+    def read(self, uri: str | None, where: w.HTML | None = None) -> None:
+        """Read ``uri``; its contents show in ``where`` (under the list or under the template)."""
         if not uri:
             return
-        self.result.value = render.text_block(f"reading {uri} ...")
+        shown = where if where is not None else self.result
+        shown.value = render.text_block(f"reading {uri} ...")
         self.explorer.run(self.explorer.session.read(uri=uri),
-                          lambda found: setattr(self.result, "value", render.resource_result(found)),
+                          lambda found: setattr(shown, "value", render.resource_result(found)),
                           f"Reading {uri}")
 
     def follow(self, uri: str | None) -> None:
