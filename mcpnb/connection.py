@@ -111,6 +111,7 @@ class Link:
         callbacks: dict[str, Any] | None = None,
         redact: Redactor | None = None,
         authorization: Any = None,
+        on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.target = target
         self.trace = trace
@@ -118,6 +119,7 @@ class Link:
         # mcpnb.auth.Authorization: its httpx auth for the HTTP client, the time a person spent
         # signing in (not counted against connect_timeout), and a failed flow to report.
         self.authorization = authorization
+        self._on_lost = on_lost  # told once, when the connection is first known to be lost
         register_secrets(target.secrets())
         self.mode, self.required_version = protocol_mode(options.protocol)
         self.timeout = options.timeout
@@ -224,7 +226,7 @@ class Link:
         except BaseException as exc:  # recorded and reported, never raised into the loop
             self._hold_error = exc
             if self.client is not None and not self.closed:
-                self.lost = self._lost_error(exc)
+                self._lose(self._lost_error(exc))
         finally:
             self.client = None
             self._ready.set()
@@ -358,9 +360,9 @@ class Link:
             if leaf.code == types.CONNECTION_CLOSED and await self._closed_here(leaf):
                 if self.closed:
                     return ConnectionClosed(f"{action} was stopped: the connection to {self.target.name!r} was closed.")
-                self.lost = self._lost_error(leaf)  # later calls fail fast while we wait
+                self._lose(self._lost_error(leaf))  # later calls fail fast while we wait
                 await self._settle_process()
-                self.lost = self._lost_error(leaf)
+                self.lost = self._lost_error(leaf)  # now with the process's last words
                 return copy.copy(self.lost)
             if leaf.code == types.REQUEST_TIMEOUT and self._timed_out_here(leaf, timeout, started):
                 return RequestTimeout(
@@ -391,12 +393,22 @@ class Link:
         if _is_validation_error(leaf) or _is_schema_violation(leaf):
             return ProtocolError(f"{action}: the server sent an invalid result: {self.redact(_first_line(leaf))}")
         if _is_network_error(leaf):
-            self.lost = ConnectionLost(
+            self._lose(ConnectionLost(
                 f"{action} failed: lost the connection to {self.target.name!r} ({self.redact(_describe(leaf))}).",
                 hint="server.reconnect() connects again.",
-            )
+            ))
             return copy.copy(self.lost)
         return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
+
+    def _lose(self, error: ConnectionLost) -> None:
+        """Mark the connection lost; the first time, say so to whoever listens (the session's events)."""
+        first = self.lost is None
+        self.lost = error
+        if first and self._on_lost is not None:
+            try:
+                self._on_lost(error.message)
+            except Exception:  # a listener must not change what the caller is told
+                logger.debug("on_lost failed", exc_info=True)
 
     def _http_error(self, failure: HttpFailure, action: str) -> MCPNBError:
         """What an HTTP error answer means, with the status and what the server said (as plain text)."""
@@ -407,8 +419,8 @@ class Link:
         if failure.status == 401 or (failure.status == 403 and failure.challenge):
             return self._authorization_required(failure, action)
         if failure.status == 404 and failure.in_session:
-            self.lost = ConnectionLost(f"{action}: the server ended the session (HTTP 404).",
-                                       hint="server.reconnect() starts a new session.")
+            self._lose(ConnectionLost(f"{action}: the server ended the session (HTTP 404).",
+                                      hint="server.reconnect() starts a new session."))
             return copy.copy(self.lost)
         if failure.status >= 500:
             return ServerError(f"{action} failed: the server failed (HTTP {failure.status}){said}.",

@@ -96,7 +96,8 @@ class Session:
         """Connect (start the server process, for stdio) and learn what the server is."""
         link = Link(self.target, self.options, message_handler=self._on_message, logging_callback=self._on_log,
                     client_info=types.Implementation(name="mcpnb", version=__version__),
-                    callbacks=self.answers.callbacks(), redact=self.redact, authorization=self.authorization)
+                    callbacks=self.answers.callbacks(), redact=self.redact, authorization=self.authorization,
+                    on_lost=lambda why: self.events.record("connection", f"lost: {why}"))
         if self._trace is None:
             self._trace = Trace(link.redact)
         link.trace = self._trace
@@ -121,6 +122,7 @@ class Session:
             instructions=link.redact(client.instructions) if client.instructions else None,
             transport=self.target.describe(),
         )
+        self.events.record("connection", f"connected ({self._info.protocol_version}, {self._info.era})")
         if self._info.era == "stateless" and list_change_flags(client.server_capabilities):
             link.spawn(Catalog.listen_for_changes, "listening for list changes")
         level = self.options.log_level
@@ -149,6 +151,7 @@ class Session:
         if link is not None:
             with anyio.CancelScope(shield=True):
                 await link.close()
+            self.events.record("connection", f"closed (replaced by {replaced_by!r})" if replaced_by else "closed")
         self._closed_link = link
 
     async def reconnect(self) -> None:

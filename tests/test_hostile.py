@@ -215,7 +215,8 @@ def test_8_log_messages_are_kept_by_size_as_well_as_by_count():
 def test_11_a_garbage_line_that_answers_nothing_is_one_short_line_in_activity():
     server = rogue("--noise", "this is not JSON at all " + "x" * 2000)
     assert server.call("echo", text="x").text == "x"  # nobody waited for it: calls go on
-    noted = server.activity["summary"].iloc[-1]
+    activity = server.activity
+    noted = activity[activity["kind"] == "transport"]["summary"].iloc[-1]
     assert noted.startswith("the server sent something that is not a JSON-RPC message: 'this is not JSON at all")
     assert len(noted) < 200 and "\n" not in noted
 

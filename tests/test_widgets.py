@@ -376,3 +376,20 @@ def test_resources_can_be_searched_and_a_read_shows_under_the_list(demo_data):
     tab.choice.value = tab.choice.options[-1][1]
     tab.read_button.click()  # the button reads the chosen one, into the same place
     wait_for(lambda: tab.choice.options[-1][1] in tab.resource_result.value)
+
+
+def test_the_explorer_shows_a_lost_connection_and_reconnects(demo_data):
+    """After a disconnect nothing showed the state, and there was no Reconnect."""
+    server = mcpnb.connect(FAULTY, name="faulty")
+    explorer = server.explore()
+    assert explorer.state.value == "● connected" and explorer.reconnect_button.layout.display == "none"
+    with pytest.raises(mcpnb.ConnectionLost):
+        server.call("crash", code=3)
+    wait_for(lambda: explorer.state.value.startswith("● lost"))
+    assert explorer.reconnect_button.layout.display == ""
+    assert "lost" in " ".join(server.activity["summary"])  # the event is in the activity too
+    explorer.reconnect_button.click()
+    wait_for(lambda: explorer.state.value == "● connected" and explorer.reconnect_button.layout.display == "none")
+    assert server.call("echo", text="back").text == "back"
+    server.close()
+    wait_for(lambda: explorer.state.value == "● closed")

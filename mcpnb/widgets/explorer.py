@@ -63,12 +63,18 @@ class Explorer:
         self.tabs.titles = ("Tools", "Resources", "Prompts", "Activity", "Server")
         close = w.Button(description="Close", layout=w.Layout(width="70px"))
         close.on_click(lambda _: self.close())
-        head = w.HBox([w.HTML(value=f"<b>{render.esc(server.name)}</b>"), self.status, close])
+        self.state = w.Label(value="")
+        self.reconnect_button = w.Button(description="Reconnect", icon="refresh", button_style="warning",
+                                         layout=w.Layout(width="110px", display="none"))
+        self.reconnect_button.on_click(lambda _: self.reconnect())
+        head = w.HBox([w.HTML(value=f"<b>{render.esc(server.name)}</b>"), self.state, self.reconnect_button,
+                       self.status, close], layout=w.Layout(flex_flow="row wrap", align_items="center"))
         self.widget = w.VBox([head, self.inbox, self.tabs])
         self.widget.add_class("mcpnb-explorer")
         self._refresh_pending = threading.Lock()
         self.session.answers.asker.add_inbox(self)
         self.session.events.watch(self._on_event)
+        self.show_state()
         self.reload()
 
     # -- display -------------------------------------------------------------------------
@@ -120,6 +126,31 @@ class Explorer:
         job.add_done_callback(lambda _: runtime.on_ui(lambda: finished(job)))
         return job
 
+    def show_state(self) -> None:
+        """The connection's state beside its name; Reconnect where it is lost or closed."""
+        session = self.session
+        if session.alive:
+            self.state.value, shown = "● connected", False
+        elif session.lost:
+            self.state.value, shown = "● lost: the server went away", True
+        else:
+            self.state.value, shown = "● closed", True
+        self.state.style.text_color = ("var(--jp-success-color1, #388e3c)" if not shown
+                                       else "var(--jp-error-color1, #d32f2f)")
+        self.reconnect_button.layout.display = "" if shown else "none"
+
+    def reconnect(self) -> None:
+        """Connect again (the Reconnect button), then show everything afresh."""
+        self.reconnect_button.disabled = True
+        self.state.value = "● reconnecting"
+
+        def settled() -> None:  # succeeded or not (a failure is in the status line)
+            self.reconnect_button.disabled = False
+            self.show_state()
+
+        job = self.run(self.session.reconnect(), lambda _: self.reload(), "Reconnecting")
+        job.add_done_callback(lambda _: runtime.on_ui(settled))
+
     def reload(self) -> None:
         """Fetch the listings and the server's description again."""
         self.server_tab.value = render.server(self.server)
@@ -135,6 +166,7 @@ class Explorer:
 
         def refresh() -> None:
             self._refresh_pending.release()
+            self.show_state()
             if kind == "list changed":
                 self.reload()
             else:
