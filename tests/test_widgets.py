@@ -234,6 +234,11 @@ def test_answer_forms_send_what_the_person_chose():
     sampling.reply.value = "edited"
     sampling.send.click()
     assert answers[-1] == "edited"
+    # Answered, a form folds to its heading and how it ended, with Dismiss (it stood ~360 px tall).
+    for answered in (form, sampling):
+        assert answered.dismiss_button.layout.display == ""
+        assert all(part.layout.display == "none" for part in answered.folded)
+    assert form.form.widget in form.folded and sampling.reply in sampling.folded
 
 
 @pytest.mark.parametrize("protocol", ["2025-11-25", "2026-07-28"])
@@ -258,6 +263,8 @@ def test_ask_shows_the_form_in_an_open_explorer(demo_data, protocol):
         buttons[0].click()
         wait_for(lambda: card.state != "running")
         assert card.result.structured["status"] == "refunded"
+        explorer.questions[0].dismiss_button.click()  # answered: the person sends it away
+        assert explorer.inbox.children == () and explorer.questions == []
     finally:
         answer.WidgetAsker.available = available
 

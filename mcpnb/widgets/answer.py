@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -23,7 +24,33 @@ from .form import SchemaForm
 __all__ = ["WidgetAsker", "ElicitationForm", "SamplingForm"]
 
 
-class ElicitationForm:
+class _Panel:
+    """What both answer forms do once answered (or withdrawn): fold to their heading and how it
+    ended, with a Dismiss button (an answered form stood about 360 px tall, with no way to go)."""
+
+    widget: w.VBox
+    status: w.Label
+
+    def _make_dismiss(self) -> w.Button:
+        self.on_dismiss: Callable[[Any], None] | None = None  # the inbox showing it (an explorer) listens
+        self.folded: list[w.Widget] = []  # the parts hidden once answered
+        button = w.Button(description="Dismiss", icon="times", layout=w.Layout(width="100px", display="none"))
+        button.on_click(lambda _: self.dismiss())
+        return button
+
+    def _fold(self) -> None:
+        for part in self.folded:
+            part.layout.display = "none"
+        self.dismiss_button.layout.display = ""
+
+    def dismiss(self) -> None:
+        """Take the answered form away."""
+        self.widget.layout.display = "none"
+        if self.on_dismiss is not None:
+            self.on_dismiss(self)
+
+
+class ElicitationForm(_Panel):
     """Accept (with the form's content), Decline or Cancel; for a URL, consent first."""
 
     def __init__(self, request: ElicitationRequest, answer: Any) -> None:
@@ -39,10 +66,14 @@ class ElicitationForm:
         self.accept.on_click(lambda _: self._on_accept())
         self.decline.on_click(lambda _: self._finish("decline", "declined"))
         self.cancel.on_click(lambda _: self._finish("cancel", "cancelled"))
+        self.dismiss_button = self._make_dismiss()
+        buttons = w.HBox([self.accept, self.decline, self.cancel])
         parts: list[w.Widget] = [w.HTML(value=render.elicitation(request))]
         if self.form is not None:
             parts.append(self.form.widget)
-        parts += [w.HBox([self.accept, self.decline, self.cancel]), self.status, self.link]
+            self.folded.append(self.form.widget)
+        self.folded.append(buttons)
+        parts += [buttons, w.HBox([self.status, self.dismiss_button]), self.link]
         self.widget = w.VBox(parts, layout=w.Layout(border="2px solid var(--jp-brand-color1, #1976d2)", padding="6px", margin="4px 0"))
         self.widget.add_class("mcpnb-elicitation")
 
@@ -61,6 +92,7 @@ class ElicitationForm:
         for button in (self.accept, self.decline, self.cancel):
             button.disabled = True
         self.status.value = words
+        self._fold()
         self._answer(outcome)
 
     def withdraw(self) -> None:
@@ -69,9 +101,10 @@ class ElicitationForm:
             for button in (self.accept, self.decline, self.cancel):
                 button.disabled = True
             self.status.value = "no longer needed (the request was cancelled)"
+            self._fold()
 
 
-class SamplingForm:
+class SamplingForm(_Panel):
     """The conversation, and a reply the person types or edits (a proposal prefilled)."""
 
     def __init__(self, request: SamplingRequest, answer: Any, proposal: str | None = None) -> None:
@@ -84,8 +117,11 @@ class SamplingForm:
         self.status = w.Label(value="proposed by your handler; edit or send" if proposal else "")
         self.send.on_click(lambda _: self._on_send())
         self.decline.on_click(lambda _: self._finish(None, "declined"))
+        self.dismiss_button = self._make_dismiss()
+        buttons = w.HBox([self.send, self.decline])
+        self.folded += [self.reply, buttons]
         self.widget = w.VBox([w.HTML(value=render.sampling(request)), self.reply,
-                              w.HBox([self.send, self.decline]), self.status],
+                              buttons, w.HBox([self.status, self.dismiss_button])],
                              layout=w.Layout(border="2px solid var(--jp-brand-color2, #6a1b9a)", padding="6px", margin="4px 0"))
         self.widget.add_class("mcpnb-sampling")
 
@@ -99,12 +135,14 @@ class SamplingForm:
         self.send.disabled = self.decline.disabled = True
         self.reply.disabled = True
         self.status.value = words
+        self._fold()
         self._answer(outcome)
 
     def withdraw(self) -> None:
         if not self.send.disabled:
             self.send.disabled = self.decline.disabled = self.reply.disabled = True
             self.status.value = "no longer needed (the request was cancelled)"
+            self._fold()
 
 
 class WidgetAsker:

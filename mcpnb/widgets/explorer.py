@@ -90,7 +90,13 @@ class Explorer:
 
         The five newest stay; ``questions`` has them, newest first, for scripts and tests.
         """
+        question.on_dismiss = self._drop
         self.questions = [question, *self.questions[:4]]
+        self.inbox.children = tuple(q.widget for q in self.questions)
+
+    def _drop(self, question: Any) -> None:
+        """A question dismissed by the person: it leaves the inbox."""
+        self.questions = [q for q in self.questions if q is not question]
         self.inbox.children = tuple(q.widget for q in self.questions)
 
     def close(self) -> None:
