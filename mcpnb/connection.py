@@ -120,6 +120,7 @@ class Link:
         # signing in (not counted against connect_timeout), and a failed flow to report.
         self.authorization = authorization
         self._on_lost = on_lost  # told once, when the connection is first known to be lost
+        self._told_lost = False
         register_secrets(target.secrets())
         self.mode, self.required_version = protocol_mode(options.protocol)
         self.timeout = options.timeout
@@ -360,9 +361,9 @@ class Link:
             if leaf.code == types.CONNECTION_CLOSED and await self._closed_here(leaf):
                 if self.closed:
                     return ConnectionClosed(f"{action} was stopped: the connection to {self.target.name!r} was closed.")
-                self._lose(self._lost_error(leaf))  # later calls fail fast while we wait
+                self._lose(self._lost_error(leaf), tell=False)  # later calls fail fast while we wait
                 await self._settle_process()
-                self.lost = self._lost_error(leaf)  # now with the process's last words
+                self._lose(self._lost_error(leaf))  # now with the exit code and the last words
                 return copy.copy(self.lost)
             if leaf.code == types.REQUEST_TIMEOUT and self._timed_out_here(leaf, timeout, started):
                 return RequestTimeout(
@@ -400,11 +401,14 @@ class Link:
             return copy.copy(self.lost)
         return MCPNBError(f"{action} failed: {self.redact(_describe(leaf))}")
 
-    def _lose(self, error: ConnectionLost) -> None:
-        """Mark the connection lost; the first time, say so to whoever listens (the session's events)."""
-        first = self.lost is None
+    def _lose(self, error: ConnectionLost, *, tell: bool = True) -> None:
+        """Mark the connection lost; the first time ``tell`` is on, say so to whoever listens (the
+        session's events)."""
         self.lost = error
-        if first and self._on_lost is not None:
+        if not tell or self._told_lost:
+            return
+        self._told_lost = True
+        if self._on_lost is not None:
             try:
                 self._on_lost(error.message)
             except Exception:  # a listener must not change what the caller is told

@@ -45,7 +45,9 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb table.steps td,.mcpnb table.steps th{vertical-align:top;padding:2px 10px 2px 0;text-align:left}"
           ".mcpnb table.steps .ms{white-space:nowrap}"
           ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}"
+          ".mcpnb table.record{table-layout:auto;width:auto;max-width:100%}"
           ".mcpnb table.record>tbody>tr>th{text-align:left;vertical-align:top;padding-right:12px;white-space:nowrap}"
+          ".mcpnb table.record>tbody>tr>td,.mcpnb table.nested td{text-align:left;overflow-wrap:anywhere}"
           ".mcpnb table.nested{font-size:12px;margin:0}"
           ".mcpnb .prose{white-space:pre-line;overflow-wrap:break-word;margin:4px 0;max-width:80ch}</style>")
 

@@ -174,6 +174,11 @@ class Session:
         """Open, but the server has gone (``reconnect()`` starts it again)."""
         return self._link is not None and self._link.lost is not None
 
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the open connection was lost, in the words of its error (None while it is fine)."""
+        return self._link.lost.message if self._link is not None and self._link.lost is not None else None
+
     def require_link(self) -> Link:
         """The open link, or ConnectionClosed saying why there is none."""
         if self._link is None:

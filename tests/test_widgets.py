@@ -334,6 +334,8 @@ def test_a_result_opens_on_its_most_telling_view():
         return [title for title, _ in result_views(server.call("say", arguments))]
 
     assert titles() == ["Text", "Raw"]
+    echo = mcpnb.connect(FAULTY, name="faulty")  # MCPServer wraps a returned str as {"result": "..."}
+    assert [title for title, _ in result_views(echo.call("echo", text="hello"))] == ["Text", "JSON", "Raw"]
     assert titles(kind="rows") == ["Table", "JSON", "Raw"]
     assert titles(kind="error") == ["Raw"]  # the server's own words
     text_view = result_views(server.call("say"))[0][1]
@@ -389,14 +391,15 @@ def test_the_explorer_shows_a_lost_connection_and_reconnects(demo_data):
     """After a disconnect nothing showed the state, and there was no Reconnect."""
     server = mcpnb.connect(FAULTY, name="faulty")
     explorer = server.explore()
-    assert explorer.state.value == "● connected" and explorer.reconnect_button.layout.display == "none"
+    assert explorer.state.value.endswith("</span> connected")
+    assert explorer.reconnect_button.layout.display == "none"
     with pytest.raises(mcpnb.ConnectionLost):
         server.call("crash", code=3)
-    wait_for(lambda: explorer.state.value.startswith("● lost"))
+    wait_for(lambda: "lost: Server &#x27;faulty&#x27; exited (exit code 3)" in explorer.state.value)
     assert explorer.reconnect_button.layout.display == ""
     assert "lost" in " ".join(server.activity["summary"])  # the event is in the activity too
     explorer.reconnect_button.click()
-    wait_for(lambda: explorer.state.value == "● connected" and explorer.reconnect_button.layout.display == "none")
+    wait_for(lambda: explorer.state.value.endswith(" connected") and explorer.reconnect_button.layout.display == "none")
     assert server.call("echo", text="back").text == "back"
     server.close()
-    wait_for(lambda: explorer.state.value == "● closed")
+    wait_for(lambda: explorer.state.value.endswith(" closed"))

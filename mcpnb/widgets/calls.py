@@ -107,7 +107,10 @@ def result_views(result: ToolResult) -> list[tuple[str, w.Widget]]:
     if not result.is_error:
         try:
             frame = result.df
-            views.append(("Table", w.HTML(value=render.table(frame, where="the result's .df"))))
+            if frame.shape == (1, 1) and isinstance(frame.iat[0, 0], str):  # one text, as {"result": "..."}
+                views.append(("Text", w.HTML(value=render.text_block(frame.iat[0, 0]))))
+            else:
+                views.append(("Table", w.HTML(value=render.table(frame, where="the result's .df"))))
         except NotTabular:
             if result.text:
                 views.append(("Text", w.HTML(value=render.text_block(result.text))))

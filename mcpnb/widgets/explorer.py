@@ -63,8 +63,8 @@ class Explorer:
         self.tabs.titles = ("Tools", "Resources", "Prompts", "Activity", "Server")
         close = w.Button(description="Close", layout=w.Layout(width="70px"))
         close.on_click(lambda _: self.close())
-        self.state = w.Label(value="")
-        self.reconnect_button = w.Button(description="Reconnect", icon="refresh", button_style="warning",
+        self.state = w.HTML(value="")
+        self.reconnect_button = w.Button(description="Reconnect", icon="refresh",
                                          layout=w.Layout(width="110px", display="none"))
         self.reconnect_button.on_click(lambda _: self.reconnect())
         head = w.HBox([w.HTML(value=f"<b>{render.esc(server.name)}</b>"), self.state, self.reconnect_button,
@@ -136,19 +136,20 @@ class Explorer:
         """The connection's state beside its name; Reconnect where it is lost or closed."""
         session = self.session
         if session.alive:
-            self.state.value, shown = "● connected", False
+            words, fine = "connected", True
         elif session.lost:
-            self.state.value, shown = "● lost: the server went away", True
+            words, fine = f"lost: {session.lost_reason or 'the server went away'}", False
         else:
-            self.state.value, shown = "● closed", True
-        self.state.style.text_color = ("var(--jp-success-color1, #388e3c)" if not shown
-                                       else "var(--jp-error-color1, #d32f2f)")
-        self.reconnect_button.layout.display = "" if shown else "none"
+            words, fine = "closed", False
+        colour = "var(--jp-success-color1, #388e3c)" if fine else "var(--jp-error-color1, #d32f2f)"
+        # The dot carries the colour; the words keep the theme's text colour (green text was 4.1:1 on white).
+        self.state.value = f'<span style="color: {colour}">●</span> {render.esc(words)}'
+        self.reconnect_button.layout.display = "none" if fine else ""
 
     def reconnect(self) -> None:
         """Connect again (the Reconnect button), then show everything afresh."""
         self.reconnect_button.disabled = True
-        self.state.value = "● reconnecting"
+        self.state.value = "● reconnecting"  # plain: the dot's colour comes back with the state
 
         def settled() -> None:  # succeeded or not (a failure is in the status line)
             self.reconnect_button.disabled = False
