@@ -259,7 +259,8 @@ def test_the_loopback_listener_hears_the_browser_and_closes(demo, tmp_path, monk
     server = mcpnb.connect(demo.mcp_url, auth=mcpnb.OAuth(storage="memory"), connect_timeout=60)
     assert len(server.tools) > 5
     assert "Signed in to" in (tmp_path / "page.html").read_text()
-    port = urlsplit(server.trace[server.trace.method == "redirect"].iloc[0]["message"]["url"]).port
+    trace = server.trace
+    port = urlsplit(trace[trace.method == "redirect"].iloc[0]["message"]["url"]).port
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass  # nothing listens there any more
 
