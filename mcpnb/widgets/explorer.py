@@ -186,15 +186,16 @@ class _ToolsTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.tools: list[Any] = []
-        self.search = w.Text(placeholder="search tools", layout=w.Layout(width="380px"))
-        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width="380px"))
+        fill = "calc(100% - 4px)"  # the whole column, less the widgets' own 2 px margins (else the edge is cut)
+        self.search = w.Text(placeholder="search tools", layout=w.Layout(width=fill))
+        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width=fill))
         self.heading = w.HTML(value="")
         self.form: SchemaForm | None = None
         self.form_box = w.VBox([])
         self.call_button = w.Button(description="Call", button_style="primary", icon="play", disabled=True)
         self.code_button = w.Button(description="Copy as code", icon="code", disabled=True)
         self.message = w.Label(value="")
-        self.code = w.Textarea(layout=w.Layout(width="560px", height="60px", display="none"))
+        self.code = w.Textarea(layout=w.Layout(width="100%", max_width="640px", height="60px", display="none"))
         self.code.add_class("mcpnb-code")
         self.calls = w.VBox([])
         self.cards: list[CallCard] = []
@@ -203,9 +204,15 @@ class _ToolsTab:
         self.choice.observe(lambda _: self._pick(), names="value")
         self.call_button.on_click(lambda _: self.call())
         self.code_button.on_click(lambda _: self.copy_as_code())
-        right = w.VBox([self.heading, self.form_box, w.HBox([self.call_button, self.code_button]), self.message,
-                        self.code, self.running, self.calls], layout=w.Layout(padding="0 0 0 12px", width="100%"))
-        self.widget = w.HBox([w.VBox([self.search, self.choice]), right])
+        right = w.VBox([self.heading, self.form_box,
+                        w.HBox([self.call_button, self.code_button], layout=w.Layout(flex_flow="row wrap")),
+                        self.message, self.code, self.running, self.calls],
+                       layout=w.Layout(flex="3 1 420px", min_width="0", padding="0 0 0 12px"))
+        # The list keeps 240 to 480 px and the form takes the rest; where both do not fit (a narrow
+        # notebook) the form goes under the list instead of squeezing it (entries were cut at 1400 px).
+        left = w.VBox([self.search, self.choice], layout=w.Layout(flex="1 1 360px", min_width="240px",
+                                                                   max_width="480px"))
+        self.widget = w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
 
     def load(self) -> None:
         self.explorer.run(self.explorer.session.listing(kind="tools"), self._loaded, "Listing tools", asked=False)
