@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 from mcp.client.auth import OAuthClientProvider
@@ -227,12 +227,13 @@ class Authorization:
 
     Made once per ``Session`` and kept across reconnects (tokens held in memory
     survive them). ``note`` puts an HttpExchange in the connection's trace;
-    ``secret`` teaches the connection's redactor a new secret value.
+    ``secret`` teaches the connection's redactor a new secret value, ``redact`` applies it.
     """
 
     def __init__(self, spec: Any, *, url: str, server_name: str, note: Callable[[HttpExchange], None],
-                 secret: Callable[[str], None], person: runtime.PersonTime) -> None:
+                 secret: Callable[[str], None], redact: Callable[[str], str], person: runtime.PersonTime) -> None:
         self.spec = spec
+        self.redact = redact  # the connection's: every secret learnt so far, masked
         self.url = url
         self.server_name = server_name
         self._note = note
@@ -260,8 +261,7 @@ class Authorization:
         if not isinstance(storage, str) and not isinstance(storage, tokens.MemoryBackend):
             return storage  # an SDK TokenStorage of the caller's
         place = storage if isinstance(storage, tokens.MemoryBackend) else tokens.backend(storage)
-        self.store = tokens.TokenStore(self.url, place, client, on_tokens=self.learn_tokens,
-                                       on_client=self.learn_client)
+        self.store = tokens.TokenStore(self.url, place, client)
         return self.store
 
     def _authorization_code(self, spec: OAuth) -> OAuthClientProvider:
@@ -400,6 +400,7 @@ class _Visible:
         store = context.storage
         if isinstance(store, tokens.TokenStore) and store.expires_at:
             context.token_expiry_time = store.expires_at
+        self.mcpnb.learn_tokens(context.current_tokens)  # restored ones are as secret as new ones
         client = context.client_info
         if client is not None:
             self.mcpnb.learn_client(client)
@@ -407,6 +408,11 @@ class _Visible:
                 # A login must come back to the address the stored registration names.
                 context.client_metadata.redirect_uris = client.redirect_uris
                 self.mcpnb.login.redirect_uri = str(client.redirect_uris[0])
+
+    async def _perform_authorization(self) -> httpx2.Request:
+        if self.context.client_info is not None:  # type: ignore[attr-defined]  (just registered, maybe)
+            self.mcpnb.learn_client(self.context.client_info)  # type: ignore[attr-defined]
+        return await super()._perform_authorization()  # type: ignore[misc]
 
     async def _handle_token_response(self, response: httpx2.Response) -> None:
         await super()._handle_token_response(response)  # type: ignore[misc]
@@ -435,7 +441,6 @@ class _Visible:
         try:
             outgoing = await flow.__anext__()
             while True:
-                step = "request" if outgoing is request else step_of(outgoing, request, _NO_RESPONSE, False)
                 started = time.monotonic()
                 response = yield outgoing
                 if outgoing is not request:
@@ -449,7 +454,7 @@ class _Visible:
         except StopAsyncIteration:
             return
         except Exception as exc:  # the SDK's OAuth errors, HTTP failures, and anything else in the flow
-            authorization.failure = _failure(exc, step, authorization.server_name)
+            authorization.failure = _failure(exc, step, authorization.server_name, authorization.redact)
         finally:
             await flow.aclose()
         # The flow failed: the request goes once more without a token, so the transport gets a plain
@@ -507,14 +512,7 @@ def _credentials_classes() -> tuple[type, type]:
 _SecretCredentials, _KeyCredentials = _credentials_classes()
 
 
-class _NoResponse:
-    status_code = 0
-
-
-_NO_RESPONSE: Any = _NoResponse()
-
-
-def _failure(exc: BaseException, step: str, server_name: str) -> AuthorizationFailed:
+def _failure(exc: BaseException, step: str, server_name: str, redact: Callable[[str], str]) -> AuthorizationFailed:
     if isinstance(exc, AuthorizationFailed):
         return exc
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -527,29 +525,13 @@ def _failure(exc: BaseException, step: str, server_name: str) -> AuthorizationFa
         "refresh": "the sign-in has ended: connect again (or mcpnb.logout(url)) to sign in anew.",
     }
     return AuthorizationFailed(
-        f"Signing in to {server_name!r} failed at the {step} step: {_mask_text(text)}",
+        f"Signing in to {server_name!r} failed at the {step} step: {redact(text)}",
         step=step, hint=hints.get(step, "server.trace (kind 'http') shows each step of the sign-in."))
 
 
-def _mask_text(text: str) -> str:
-    for name in SECRET_FIELDS:
-        if name in text:
-            return text.split(":", 1)[0] + " (details withheld: they name a secret)"
-    return text
-
-
 def mask_query(url: str) -> str:
-    """``url`` with secret query parameters (``code``, tokens...) masked, and mask_url's own rules."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.query:
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        if any(name in SECRET_FIELDS for name, _ in pairs):
-            query = urlencode([(n, MASK if n in SECRET_FIELDS else v) for n, v in pairs], safe="*")
-            url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-    return mask_url(url)
+    """``url`` as the trace keeps it: OAuth's secret parameters (``code``...) masked too."""
+    return mask_url(url, SECRET_FIELDS)
 
 
 def _headers(headers: Any, names: Sequence[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -687,8 +688,6 @@ def _first_line(exc: BaseException) -> str:
 
 def challenge_fields(challenge: str) -> dict[str, str]:
     """The ``key="value"`` parameters of a ``WWW-Authenticate`` header (resource_metadata, scope, error)."""
-    import re
-
     return {key.lower(): value for key, value in re.findall(r'([A-Za-z_]+)="([^"]*)"', challenge)}
 
 

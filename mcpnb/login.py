@@ -329,8 +329,11 @@ class _Asking:
         return True
 
     def _show_done(self) -> None:
-        if getattr(self, "_handle", None) is not None:
-            self._handle.update(HTML_done(self.server_name))
+        from IPython.display import HTML
+
+        if getattr(self, "_handle", None) is not None:  # the spent link goes
+            self._handle.update(HTML(f"<div class='mcpnb-login'>Sign-in to {render.esc(self.server_name)} "
+                                     "finished.</div>"))
 
     # -- an awaiting cell: a widget --------------------------------------------------------
 
@@ -360,12 +363,6 @@ def _link_html(server_name: str, url: str, listening: bool, opened: bool) -> str
     return (f"<div class='mcpnb-login'><b>Sign in to {render.esc(server_name)}</b>: "
             f"<a href=\"{render.esc(url)}\" target=\"_blank\" rel=\"noopener noreferrer\">open the sign-in page</a>"
             f"<br><small>{render.esc(where)} Interrupt the kernel to cancel.</small></div>")
-
-
-def HTML_done(server_name: str) -> Any:  # noqa: N802  (an IPython HTML object, named like one)
-    from IPython.display import HTML
-
-    return HTML(f"<div class='mcpnb-login'>Sign-in to {render.esc(server_name)} finished.</div>")
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:

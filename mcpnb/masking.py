@@ -25,7 +25,7 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,8 +43,9 @@ def mask_mapping(values: Mapping[str, object] | None) -> dict[str, str]:
     return {str(key): MASK for key in (values or {})}
 
 
-def mask_url(url: str) -> str:
-    """``url`` with its userinfo password and credential-like query values masked."""
+def mask_url(url: str, names: Collection[str] = ()) -> str:
+    """``url`` with its userinfo password and credential-like query values masked (and the values
+    of the query parameters ``names``: an OAuth ``code`` looks like nothing by its name)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -57,8 +58,11 @@ def mask_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_CREDENTIAL_NAME.search(name) for name, _ in pairs):
-            query = urlencode([(n, MASK if _CREDENTIAL_NAME.search(n) else v) for n, v in pairs], safe="*")
+        def secret(name: str) -> bool:
+            return name in names or bool(_CREDENTIAL_NAME.search(name))
+
+        if any(secret(name) for name, _ in pairs):
+            query = urlencode([(n, MASK if secret(n) else v) for n, v in pairs], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

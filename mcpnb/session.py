@@ -87,7 +87,7 @@ class Session:
                 raise ConfigError(f"auth= applies to remote servers (http or https URLs), not to "
                                   f"{target.describe().split(':', 1)[0]}.")
             self.authorization = Authorization(options.auth, url=target.url or "", server_name=self.name,
-                                               note=self._note_http, secret=self._learn_secret,
+                                               note=self._note_http, secret=self._learn_secret, redact=self.redact,
                                                person=runtime.PersonTime())
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -203,16 +203,12 @@ class TokenStore:
     moment it was issued, so a token read back after a restart would look valid
     forever and the first request would meet a 401 (and a new login) instead of
     a refresh. The expiry is kept here as a moment (``expires_at``).
-    ``on_tokens`` and ``on_client`` let the connection learn each new secret, to
-    mask it everywhere.
     """
 
-    def __init__(self, url: str, place: Backend, client: str | None = None, *, on_tokens: Any = None,
-                 on_client: Any = None) -> None:
+    def __init__(self, url: str, place: Backend, client: str | None = None) -> None:
         self.key = server_key(url)
         self.client = client or "registered dynamically"
         self.place = place
-        self.on_tokens, self.on_client = on_tokens, on_client
         self.expires_at: float | None = None
 
     def _load(self) -> dict[str, Any]:
@@ -232,14 +228,10 @@ class TokenStore:
             return None
         tokens = OAuthToken.model_validate(entry["tokens"])
         self.expires_at = entry.get("expires_at")
-        if self.on_tokens is not None:
-            self.on_tokens(tokens)
         return tokens
 
     async def set_tokens(self, tokens: OAuthToken) -> None:
         self.expires_at = time.time() + tokens.expires_in if tokens.expires_in else None
-        if self.on_tokens is not None:
-            self.on_tokens(tokens)
         self._update(tokens=tokens.model_dump(mode="json", exclude_none=True), expires_at=self.expires_at)
 
     async def get_client_info(self) -> OAuthClientInformationFull | None:
@@ -249,8 +241,6 @@ class TokenStore:
         return OAuthClientInformationFull.model_validate(entry["client"])
 
     async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        if self.on_client is not None:
-            self.on_client(client_info)
         self._update(client=client_info.model_dump(mode="json", exclude_none=True))
 
     def clear(self) -> None:
