@@ -47,7 +47,8 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}"
           ".mcpnb table.record{table-layout:auto;width:auto;max-width:100%}"
           ".mcpnb table.record>tbody>tr>th{text-align:left;vertical-align:top;padding-right:12px;white-space:nowrap}"
-          ".mcpnb table.record>tbody>tr>td,.mcpnb table.nested td{text-align:left;overflow-wrap:anywhere}"
+          ".mcpnb table.record>tbody>tr>td,.mcpnb table.nested td,.mcpnb table.nested th{text-align:left;"
+          "overflow-wrap:anywhere}"
           ".mcpnb table.nested{font-size:12px;margin:0}"
           ".mcpnb .prose{white-space:pre-line;overflow-wrap:break-word;margin:4px 0;max-width:80ch}</style>")
 

@@ -352,8 +352,8 @@ class _ResourcesTab:
         self.resources: list[Any] = []
         self.templates: list[Any] = []
         self.search = w.Text(placeholder="search resources: name, title or URI",
-                             layout=w.Layout(width="520px", max_width="100%"))
-        self.count = w.Label(value="")
+                             layout=w.Layout(flex="0 1 520px", min_width="160px"))
+        self.count = w.Label(value="", layout=w.Layout(min_width="max-content"))  # "130 of 3,002", never cut
         self.choice = w.Select(options=[], rows=8, layout=w.Layout(width="520px", max_width="100%"))
         self.read_button = w.Button(description="Read", icon="eye")
         self.follow_button = w.Button(description="Follow changes", icon="bell",
