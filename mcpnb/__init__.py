@@ -19,13 +19,14 @@ its own, at module level; ``tests/test_imports.py`` checks this::
     2 connection  targets, unreadable, connection
     3 answering   handlers, progress, login, auth
     4 options     options
-    5 session     catalog, subscriptions, session
+    5 session     catalog, subscriptions, session, apps
     6 server      registry, server
     7 surface     magics, widgets/*
     8 package     this file: the public names (and %load_ext, which loads the magics lazily)
 
-Four imports go upward, each lazily inside the one function that needs it
+Five imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
+``Server.app`` (the frame an MCP App runs in),
 ``Answers.asker`` (the widget forms that answer a server),
 ``Progress._make`` (the in-cell progress widget) and ``_Asking._make_view``
 (the in-cell sign-in widget). Type-only imports

@@ -93,6 +93,10 @@ class Catalog:
             self.events.record("list changed", f"{', '.join(kinds)} changed")
         return bool(kinds)
 
+    def cached(self, kind: str) -> Listing[Any] | None:
+        """The listing of ``kind`` already fetched (perhaps marked stale), or None; never asks the server."""
+        return self._listings.get(kind)
+
     async def get(self, kind: str, link: Link, capabilities: types.ServerCapabilities,
                   timeout: float | None) -> Listing[Any]:
         """The complete listing of ``kind``, fetched if not known or stale."""

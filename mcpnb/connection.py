@@ -113,8 +113,10 @@ class Link:
         redact: Redactor | None = None,
         authorization: Any = None,
         on_lost: Callable[[str], None] | None = None,
+        extensions: list[Any] | None = None,
     ) -> None:
         self.target = target
+        self._extensions = extensions or None  # the SDK's ClientExtensions, advertised in the handshake
         self.trace = trace
         self.redact = redact if redact is not None else Redactor(target.secrets())
         # mcpnb.auth.Authorization: its httpx auth for the HTTP client, the time a person spent
@@ -219,6 +221,7 @@ class Link:
                     logging_callback=self._logging_callback,
                     client_info=self._client_info,
                     log_level=self.log_level,  # the 2026-07-28 opt-in, stamped on each request
+                    extensions=self._extensions,
                     **self._callbacks,
                 )
                 async with client:

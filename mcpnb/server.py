@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import registry, runtime, tokens
+from .apps import require_app
 from .auth import AuthStatus
 from .events import Events
 from .handlers import RootsOption
@@ -30,6 +31,7 @@ from .results import Completions, PromptResult, ResourceResult, ServerInfo, Tool
 from .session import CompletionRef, ProgressOption, Session, arguments_with
 from .subscriptions import UpdateCallback
 from .targets import Target, resolve
+from .trace import TraceFrame, no_wire
 
 if TYPE_CHECKING:
     import collections
@@ -101,17 +103,16 @@ class Server:
         return self.session.pid
 
     @property
-    def trace(self) -> pd.DataFrame:
+    def trace(self) -> TraceFrame:
         """Every JSON-RPC message sent and received (the last 1000), as a table; secrets masked.
 
         Columns: time, direction (→ sent, ← received), kind, method, id,
         duration_ms (request to response), size (bytes), summary, message.
-        In-process servers have no wire, so their trace is empty.
+        ``server.trace.view()`` draws them as a live sequence between client
+        and server. In-process servers have no wire, so their trace is empty.
         """
-        import pandas as pd
-
         trace = self.session.trace
-        return trace.frame() if trace is not None else pd.DataFrame()
+        return trace.frame() if trace is not None else no_wire()
 
     @property
     def auth(self) -> AuthStatus | None:
@@ -353,6 +354,24 @@ class Server:
         from .widgets.explorer import Explorer
 
         return Explorer(self)
+
+    def app(self, tool: str, /, **arguments: Any) -> Any:
+        """Call ``tool`` and show its MCP App (``_meta.ui.resourceUri``) in a sandboxed frame in the cell.
+
+        Returns at once with the frame; the call runs beside it and the app is
+        given its input and then its result. What the app asks (tool calls, a
+        link, a message) is shown under the frame; a destructive tool waits for
+        the person's Allow. ``frame.result`` is the ToolResult once it is in.
+        """
+        __tracebackhide__ = True
+        found = runtime.run(self.session.listing(kind="tools"))[tool]  # NotFound, with suggestions
+        require_app(found, self.name)
+        # Upward and lazy on purpose: the widgets sit on top of this module (see mcpnb/__init__.py).
+        from .widgets.app import AppFrame
+
+        frame = AppFrame(self, found, arguments)
+        frame.follow(runtime.submit(self.session.call(tool=tool, arguments=arguments)))
+        return frame
 
     def _repr_html_(self) -> str:
         from . import render

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 import anyio
 import anyio.to_thread
 import mcp_types as types
+from mcp.client.extension import advertise
 from mcp.shared.dispatcher import ProgressFnT
 
-from . import runtime
+from . import apps, runtime
 from .auth import Authorization, AuthStatus
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
@@ -97,7 +98,8 @@ class Session:
         link = Link(self.target, self.options, message_handler=self._on_message, logging_callback=self._on_log,
                     client_info=types.Implementation(name="mcpnb", version=__version__),
                     callbacks=self.answers.callbacks(), redact=self.redact, authorization=self.authorization,
-                    on_lost=lambda why: self.events.record("connection", f"lost: {why}"))
+                    on_lost=lambda why: self.events.record("connection", f"lost: {why}"),
+                    extensions=[advertise(apps.EXTENSION_ID, apps.ADVERTISED)])  # MCP Apps are shown
         if self._trace is None:
             self._trace = Trace(link.redact)
         link.trace = self._trace

@@ -19,7 +19,7 @@ LAYERS = [
     {"targets", "unreadable", "connection"},
     {"handlers", "progress", "login", "auth"},
     {"options"},
-    {"catalog", "subscriptions", "session"},
+    {"catalog", "subscriptions", "session", "apps"},
     {"registry", "server"},
     {"magics", "widgets"},
     {"__init__"},
@@ -27,6 +27,7 @@ LAYERS = [
 # Upward imports allowed, each inside one function: (module, function, imported module).
 LAZY_UPWARD = {
     ("server", "explore", "widgets"),
+    ("server", "app", "widgets"),
     ("handlers", "asker", "widgets"),
     ("progress", "_make", "widgets"),
     ("login", "_make_view", "widgets"),

@@ -10,7 +10,8 @@ Protocol features shown: tools with structured output and honest annotations
 world); resources and templates; prompts with completions; log messages on
 writes; progress and cancellation in the pipeline report; elicitation before
 erasing or sending; sampling for an account brief; resource updates and list
-changes in both eras.
+changes in both eras; an MCP App, the pipeline board (board.py), whose
+delete_lead tool is offered to the app only.
 """
 
 
@@ -29,6 +30,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import Completion, PromptReference, ResourceTemplateReference, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from .board import board_app
 from .kit import (CREATES, DELAY, DESTROYS, READ_ONLY, UPDATES, complete_ids, confirm, fetch_page, Missing, next_offset,
                   Notices, paged_resources, person, reply_text, require_confirmed, rows_of, summary_request,
                   where_equal)
@@ -209,6 +211,11 @@ class Erased(BaseModel):
     activities_anonymised: int
 
 
+class LeadDeleted(BaseModel):
+    lead_id: int
+    activities_deleted: int
+
+
 class AccountBrief(BaseModel):
     organisation_id: int
     brief: str
@@ -319,6 +326,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
             "proposal, negotiation, won, lost), sales activities and newsletters. Search, move leads, log "
             "activities, report the pipeline. All data is made up."
         ),
+        extensions=[board_app(db)],  # the pipeline board, an MCP App
     )
     notices = Notices(mcp)
 
@@ -424,6 +432,19 @@ def build(db: sqlite3.Connection) -> MCPServer:
                 await ctx.info(f"lead {lead_id}: {current.stage} -> {stage}", logger_name="crm")
                 await notices.updated(ctx, f"crm://leads/{lead_id}")
         return lead(lead_id)
+
+    @mcp.tool(title="Delete a lead", annotations=DESTROYS, meta={"ui": {"visibility": ["app"]}})
+    async def delete_lead(lead_id: int, ctx: Context | None = None) -> LeadDeleted:
+        """Delete a lead entered by mistake, with its stage history and activities; this cannot be undone.
+        Offered to the pipeline board app (_meta.ui.visibility: app), whose host asks the person first."""
+        lead(lead_id)
+        removed = db.execute("DELETE FROM activities WHERE lead_id = ?", (lead_id,)).rowcount
+        db.execute("DELETE FROM stage_changes WHERE lead_id = ?", (lead_id,))
+        db.execute("DELETE FROM leads WHERE id = ?", (lead_id,))
+        if ctx is not None:
+            await ctx.warning(f"lead {lead_id} deleted", logger_name="crm")
+            await notices.updated(ctx, f"crm://leads/{lead_id}")
+        return LeadDeleted(lead_id=lead_id, activities_deleted=removed)
 
     @mcp.tool(title="Log a sales activity", annotations=CREATES)
     async def log_activity(

@@ -19,7 +19,9 @@ import traitlets
 
 from .. import render, runtime
 from ..errors import MCPNBError, NotTabular
+from ..apps import app_uri
 from ..line import call_line
+from .app import AppFrame
 from .progress import move_bar
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class CallCard(traitlets.HasTraits):
                              layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)", padding="4px", margin="3px 0"))
         self.widget.add_class("mcpnb-call")
         self.job = runtime.submit(server.session.call(tool=tool, arguments=self.arguments, progress=self._progress))
+        self.app = _app_for(server, tool, self.arguments)  # the tool's MCP App, under the card, if it has one
+        if self.app is not None:
+            self.app.follow(self.job)
+            self.widget.children = [*self.widget.children, self.app]
         self.job.add_done_callback(lambda _: runtime.on_ui(self._finished))
 
     def _progress(self, done: float, total: float | None, message: str | None) -> None:
@@ -97,6 +103,13 @@ class CallCard(traitlets.HasTraits):
         self.output.children = [view for _, view in views]
         self.output.titles = tuple(title for title, _ in views)
         self.output.layout.display = ""
+
+
+def _app_for(server: Server, tool: str, arguments: dict[str, Any]) -> AppFrame | None:
+    """The frame for ``tool``'s app when it has one (the explorer listed the tools already)."""
+    listed = server.session.catalog.cached("tools")
+    found = listed[tool] if listed is not None and tool in listed else None
+    return AppFrame(server, found, arguments) if found is not None and app_uri(found) else None
 
 
 def result_views(result: ToolResult) -> list[tuple[str, w.Widget]]:
