@@ -231,13 +231,29 @@ class AppFrame(anywidget.AnyWidget):
         self._questions: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = {}
         self._numbers = itertools.count(1)
         self.on_msg(self._received)
-        job = runtime.submit(load_app(server.session, tool))
+        self._load_job = job = runtime.submit(load_app(server.session, tool))
+        self._call_job: runtime.Job | None = None
         job.add_done_callback(lambda _: runtime.on_ui(lambda: self._loaded(job)))
+
+    def wait(self, timeout: float = 60) -> AppFrame:
+        """Block until the app is read and its call has finished (for scripts and lessons); the frame."""
+        __tracebackhide__ = True
+        self.resource = self._load_job.result(timeout)
+        if self._call_job is not None:
+            self.result = self._call_job.result(timeout)
+        return self
+
+    def __repr__(self) -> str:
+        call = ("result in" if self.result is not None else self._cancelled or "call running"
+                if self._call_job is not None else "no call")
+        loaded = "loaded" if self.resource is not None else self.state or "loading"
+        return f"<AppFrame {self.server.name}.{self.tool.name} {app_uri(self.tool)}: {loaded}, {call}>"
 
     # the call the app belongs to
 
     def follow(self, job: runtime.Job) -> None:
         """Tell the app about the call running in ``job``: its result, or that it was cancelled or failed."""
+        self._call_job = job
         job.add_done_callback(lambda _: runtime.on_ui(lambda: self._call_finished(job)))
 
     def _call_finished(self, job: runtime.Job) -> None:
