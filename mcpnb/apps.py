@@ -44,7 +44,6 @@ EXTENSION_ID = "io.modelcontextprotocol/ui"
 APP_MIME_TYPE = "text/html;profile=mcp-app"
 PROTOCOL_VERSION = "2026-01-26"  # the extension's revision this host is written against
 ADVERTISED = {"mimeTypes": [APP_MIME_TYPE]}  # the client capability's settings (extensions.<id>)
-_LEGACY_URI_KEY = "ui/resourceUri"  # the extension's first drafts put the URI here; hosts still read it
 # A source a resource may declare: a scheme, a host (optionally *. for subdomains), a port. Nothing
 # else, so no keyword ('unsafe-eval'), wildcard or ';' can widen the policy.
 _SOURCE = re.compile(r"^(https|wss|http|ws)://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?/?$")
@@ -52,18 +51,12 @@ _SOURCE = re.compile(r"^(https|wss|http|ws)://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-
 
 def app_uri(tool: Tool) -> str | None:
     """The ``ui://`` resource a tool's app lives at, or None when it has none."""
-    meta = tool.raw.meta or {}
-    ui = meta.get("ui")
-    uri = ui.get("resourceUri") if isinstance(ui, Mapping) else None
-    uri = uri or meta.get(_LEGACY_URI_KEY)
-    return uri if isinstance(uri, str) and uri.startswith("ui://") else None
+    return tool.app
 
 
 def visible_to_apps(tool: Tool) -> bool:
     """Whether an app may call ``tool`` (``_meta.ui.visibility`` holds "app", or says nothing)."""
-    ui = (tool.raw.meta or {}).get("ui")
-    visibility = ui.get("visibility") if isinstance(ui, Mapping) else None
-    return not isinstance(visibility, list) or "app" in visibility
+    return "app" in tool.visibility
 
 
 def destructive(tool: Tool) -> bool:

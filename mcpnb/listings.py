@@ -59,6 +59,22 @@ class Tool:
         required = set(self.required)
         return ", ".join(p if p in required else f"{p}?" for p in self.parameters)
 
+    @property
+    def app(self) -> str | None:
+        """The ``ui://`` resource of the tool's MCP App (``_meta.ui.resourceUri``), or None."""
+        meta = self.raw.meta or {}
+        ui = meta.get("ui")
+        uri = ui.get("resourceUri") if isinstance(ui, dict) else None
+        uri = uri or meta.get("ui/resourceUri")  # where the extension's first drafts put it; hosts still read it
+        return uri if isinstance(uri, str) and uri.startswith("ui://") else None
+
+    @property
+    def visibility(self) -> tuple[str, ...]:
+        """Who may call the tool, by MCP Apps' ``_meta.ui.visibility``: "model", "app" (both unless it says)."""
+        ui = (self.raw.meta or {}).get("ui")
+        said = ui.get("visibility") if isinstance(ui, dict) else None
+        return tuple(v for v in said if v in ("model", "app")) if isinstance(said, list) else ("model", "app")
+
 
 @dataclass(frozen=True)
 class Resource:

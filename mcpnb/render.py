@@ -22,7 +22,7 @@ from typing import Any
 import mcp_types as types
 import pandas as pd
 
-__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names",
+__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling"]
 
 MAX_TEXT = 4000  # characters of one text block shown
@@ -221,8 +221,19 @@ def badge_names(annotations: Any) -> list[str]:
     return found
 
 
-def _badges(annotations: Any) -> str:
-    return "".join(f'<span class="badge {name}">{name}</span>' for name in badge_names(annotations))
+def tool_badges(tool: Any) -> list[str]:
+    """A tool's badges: its annotation hints, "app" when it has an MCP App, and who may call it when
+    that is not everyone ("app only", "model only")."""
+    found = badge_names(tool.annotations)
+    if tool.app:
+        found.append("app")
+    if tool.visibility != ("model", "app") and len(tool.visibility) == 1:
+        found.append(f"{tool.visibility[0]} only")
+    return found
+
+
+def _badges(names: list[str]) -> str:
+    return "".join(f'<span class="badge {name.replace(" ", "-")}">{esc(name)}</span>' for name in names)
 
 
 def text_block(text: Any, *, head: str | None = None) -> str:
@@ -248,7 +259,7 @@ def tool_heading(tool: Any) -> str:
     title = esc(tool.title or tool.name)
     name = f" <code>{esc(tool.name)}</code>" if tool.title else ""
     description = _prose(tool.description) if tool.description else ""
-    return _box(f"<b>{title}</b>{name} {_badges(tool.annotations)}{description}")
+    return _box(f"<b>{title}</b>{name} {_badges(tool_badges(tool))}{description}")
 
 
 def _prose(text: str) -> str:
@@ -290,7 +301,7 @@ def listing(items: Any) -> str:
         if len(description) > 300:
             description = description[:297] + "..."
         if items.kind == "tool":
-            extra = esc(item.signature) + " " + _badges(item.annotations)
+            extra = esc(item.signature) + " " + _badges(tool_badges(item))
         elif items.kind == "prompt":
             extra = esc(item.signature)
         elif items.kind == "resource":

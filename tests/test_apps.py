@@ -12,7 +12,7 @@ import re
 import pytest
 
 import mcpnb
-from mcpnb import apps, runtime
+from mcpnb import apps, render, runtime
 
 from .servers import spy_app
 
@@ -68,6 +68,10 @@ def test_tools_with_an_app_their_visibility_and_what_counts_as_destructive(crm):
     assert apps.app_uri(crm.tools["list_leads"]) is None
     assert not apps.destructive(crm.tools["pipeline_board"]) and not apps.destructive(crm.tools["move_lead"])
     assert apps.destructive(crm.tools["delete_lead"]) and apps.visible_to_apps(crm.tools["delete_lead"])
+    # what a person sees in server.tools and the explorer's list
+    assert render.tool_badges(crm.tools["pipeline_board"])[-1] == "app"
+    assert render.tool_badges(crm.tools["delete_lead"]) == ["destructive", "idempotent", "app only"]
+    assert '<span class="badge app-only">app only</span>' in crm.tools._repr_html_()
     with pytest.raises(mcpnb.ConfigError, match="has no app") as caught:
         crm.app("list_leads")
     assert "server.call('list_leads', ...)" in str(caught.value)
