@@ -42,7 +42,8 @@ __all__ = ["EXTENSION_ID", "APP_MIME_TYPE", "ADVERTISED", "app_uri", "require_ap
 
 EXTENSION_ID = "io.modelcontextprotocol/ui"
 APP_MIME_TYPE = "text/html;profile=mcp-app"
-PROTOCOL_VERSION = "2026-01-26"  # the extension's revision this host is written against
+PROTOCOL_VERSION = "2026-01-26"
+MAX_IN_FLIGHT = 16  # requests from one app answered at once  # the extension's revision this host is written against
 ADVERTISED = {"mimeTypes": [APP_MIME_TYPE]}  # the client capability's settings (extensions.<id>)
 # A source a resource may declare: a scheme, a host (optionally *. for subdomains), a port. Nothing
 # else, so no keyword ('unsafe-eval'), wildcard or ';' can widen the policy.
@@ -192,6 +193,8 @@ class AppHost:
         self.session, self.tool, self.arguments, self.resource = session, tool, dict(arguments), resource
         self._post, self._note, self._confirm, self._resize = post, note, confirm, resize
         self.initialized = False
+        self._in_flight = 0  # requests being answered: an app that floods is refused, not obeyed
+        self._asking = 0
         self._result: dict[str, Any] | None = None
         self._cancelled: str | None = None
         self.context: dict[str, Any] = {}
@@ -228,7 +231,10 @@ class AppHost:
         if ident is None:
             self._notified(method, params)
             return
+        self._in_flight += 1
         try:
+            if self._in_flight > MAX_IN_FLIGHT:
+                raise _Refused(-32000, f"too many requests at once (more than {MAX_IN_FLIGHT}); wait for answers")
             if not isinstance(params, Mapping):
                 raise _Refused(-32602, "params must be an object")
             result = await self._answer(method, params, context or {})
@@ -238,6 +244,8 @@ class AppHost:
             self._post({"jsonrpc": "2.0", "id": ident, "error": {"code": -32603, "message": error.message}})
         else:
             self._post({"jsonrpc": "2.0", "id": ident, "result": result})
+        finally:
+            self._in_flight -= 1
 
     async def _answer(self, method: str, params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
         if method == "ui/initialize":
@@ -293,9 +301,15 @@ class AppHost:
             raise _Refused(-32600, f"{request.name!r} is for the model only (_meta.ui.visibility)")
         arguments = dict(request.arguments or {})
         if destructive(tool):
+            if self._asking:
+                raise _Refused(-32000, "a question to the person is already waiting; ask again after it")
             shown = ", ".join(f"{key}={_short(repr(value), 60)}" for key, value in arguments.items())
-            allowed = await self._confirm(f"The app asks to call {request.name}({shown}), "
-                                          "which may change or destroy data.")
+            self._asking += 1
+            try:
+                allowed = await self._confirm(f"The app asks to call {request.name}({shown}), "
+                                              "which may change or destroy data.")
+            finally:
+                self._asking -= 1
             if not allowed:
                 raise _Refused(-32000, f"The person did not allow {request.name}.")
         result = await self.session.call(tool=request.name, arguments=arguments)

@@ -7,6 +7,7 @@ the host answers is what the iframe would get; tests/test_browser.py runs both a
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -20,7 +21,8 @@ from .servers import spy_app
 class App:
     """An app as the host sees it: what it sends, and everything the host sent back."""
 
-    def __init__(self, server: mcpnb.Server, tool: str, arguments: dict, *, allow: bool = True) -> None:
+    def __init__(self, server: mcpnb.Server, tool: str, arguments: dict, *, allow: bool = True,
+                 pause: float = 0.0) -> None:
         self.posted: list[dict] = []
         self.notes: list[dict] = []
         self.asked: list[str] = []
@@ -30,6 +32,7 @@ class App:
 
         async def confirm(question: str) -> bool:
             self.asked.append(question)
+            await asyncio.sleep(pause)  # the person takes their time
             return allow
 
         self.host = apps.AppHost(server.session, found, arguments, resource, post=self.posted.append,
@@ -138,6 +141,30 @@ def test_what_the_app_may_not_do_is_refused_with_a_clear_error(crm):
     runtime.run(app.host.receive("not json-rpc"))
     runtime.run(app.host.receive({"jsonrpc": "2.0", "id": 99, "result": {}}))  # a response: nothing asked it
     assert [m for m in app.posted if m.get("id") == 99] == []
+
+
+def test_an_app_that_floods_is_refused_not_obeyed(crm):
+    app = App(crm, "pipeline_board", {}, allow=False, pause=0.5)
+    board = {"name": "pipeline_board", "arguments": {"per_stage": 1}}
+    lead = crm.call("list_leads", stage="new", limit=1).structured["leads"][0]["id"]
+    delete = {"name": "delete_lead", "arguments": {"lead_id": lead}}
+
+    async def together(params: dict, ids: range) -> None:
+        sent = [{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": params} for n in ids]
+        await asyncio.gather(*(app.host.receive(message) for message in sent))
+
+    def refusals(ids: range) -> list[str]:
+        answered = [m for m in app.posted if m["id"] in ids]
+        assert len(answered) == len(ids)  # every request answered, one way or the other
+        return [m["error"]["message"] for m in answered if "error" in m]
+
+    runtime.run(together(board, range(1, 21)))
+    assert refusals(range(1, 21)) == ["too many requests at once (more than 16); wait for answers"] * 4
+    runtime.run(together(delete, range(21, 23)))
+    assert refusals(range(21, 23)) == ["The person did not allow delete_lead.",
+                                       "a question to the person is already waiting; ask again after it"]
+    assert len(app.asked) == 1  # one question at a time, never a pile of them
+    assert crm.call("get_lead", lead_id=lead).structured["id"] == lead
 
 
 def test_links_messages_logs_and_model_context_are_shown_not_acted_on(crm):
