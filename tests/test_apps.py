@@ -161,8 +161,8 @@ def test_an_app_that_floods_is_refused_not_obeyed(crm):
     runtime.run(together(board, range(1, 21)))
     assert refusals(range(1, 21)) == ["too many requests at once (more than 16); wait for answers"] * 4
     runtime.run(together(delete, range(21, 23)))
-    assert refusals(range(21, 23)) == ["The person did not allow delete_lead.",
-                                       "a question to the person is already waiting; ask again after it"]
+    assert sorted(refusals(range(21, 23))) == ["The person did not allow delete_lead.",
+                                               "a question to the person is already waiting; ask again after it"]
     assert len(app.asked) == 1  # one question at a time, never a pile of them
     assert crm.call("get_lead", lead_id=lead).structured["id"] == lead
 
