@@ -24,9 +24,10 @@ its own, at module level; ``tests/test_imports.py`` checks this::
     7 surface     magics, widgets/*
     8 package     this file: the public names (and %load_ext, which loads the magics lazily)
 
-Five imports go upward, each lazily inside the one function that needs it
+Six imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
 ``Server.app`` (the frame an MCP App runs in),
+``TraceFrame.view`` (the wire as a live sequence: ``server.trace.view()``),
 ``Answers.asker`` (the widget forms that answer a server),
 ``Progress._make`` (the in-cell progress widget) and ``_Asking._make_view``
 (the in-cell sign-in widget). Type-only imports

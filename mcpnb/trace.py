@@ -11,6 +11,14 @@ redactor. The last ``KEEP`` messages are kept.
 In-process servers have no wire: the SDK calls them directly (or through its
 own memory transport), so their trace is empty.
 
+``server.trace`` is a ``TraceFrame``: a DataFrame whose ``view()`` draws the
+messages as a sequence (``mcpnb.widgets.sequence``). A view follows the Trace
+with ``watch(fn)``; ``note`` pays for that only while someone watches (one
+test of an empty tuple otherwise), and the view does its own work later, at
+most a few times a second. Each message has a number, its place among all the
+messages the Trace has noted, so a view reads only what is new (``since``)
+and fetches a message's JSON when it is opened (``message``).
+
 Authorization happens below JSON-RPC, in HTTP exchanges (a 401 and its
 challenge, metadata, registration, token). ``mcpnb.auth`` notes each as an
 ``HttpExchange`` (kind ``"http"``, its step's name in ``method``), masked
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -31,7 +40,9 @@ from mcp.shared.message import SessionMessage
 
 from .streams import ReadThrough, WriteThrough
 
-__all__ = ["Trace", "Tap", "HttpExchange"]
+__all__ = ["Trace", "Tap", "HttpExchange", "TraceFrame", "Reader", "no_wire"]
+
+logger = logging.getLogger("mcpnb")
 
 KEEP = 1000
 _COLUMNS = ["time", "direction", "kind", "method", "id", "duration_ms", "size", "summary", "message"]
@@ -56,19 +67,73 @@ class HttpExchange:
         return {key: value for key, value in asdict(self).items() if value not in (None, {}, "")}
 
 
+Watcher = Callable[[], None]
+
+
 class Trace:
     """The messages of one connection, oldest first (bounded)."""
 
     def __init__(self, redact: Callable[[str], str], keep: int | None = None) -> None:
         self._redact = redact
-        self._entries: collections.deque[tuple[float, str, Any]] = collections.deque(maxlen=keep or KEEP)
+        # (time, direction, message, number): number counts every message noted, from 0
+        self._entries: collections.deque[tuple[float, str, Any, int]] = collections.deque(maxlen=keep or KEEP)
         self.dropped = 0
+        self.noted = 0  # messages noted in all (the next one's number)
+        self.wired = False  # a transport was tapped (in-process servers have no wire)
+        self._watchers: tuple[Watcher, ...] = ()  # replaced, never changed in place: note() may be iterating
+
+    @property
+    def keep(self) -> int:
+        return self._entries.maxlen or KEEP
 
     def note(self, direction: str, message: Any) -> None:
         """Remember one message (called by Tap for every message; cheap)."""
         if len(self._entries) == self._entries.maxlen:
             self.dropped += 1
-        self._entries.append((time.time(), direction, message))
+        self._entries.append((time.time(), direction, message, self.noted))
+        self.noted += 1
+        if self._watchers:
+            self._tell()
+
+    def _tell(self) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher()
+            except Exception:  # a broken view must not break the connection
+                logger.debug("a trace watcher failed", exc_info=True)
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher()`` after each new message (on the thread that noted it, mostly mcpnb's
+        loop: it must be quick and hand real work elsewhere), until ``unwatch``."""
+        if watcher not in self._watchers:
+            self._watchers = (*self._watchers, watcher)
+
+    def unwatch(self, watcher: Watcher) -> None:
+        self._watchers = tuple(w for w in self._watchers if w != watcher)
+
+    @property
+    def watched(self) -> bool:
+        return bool(self._watchers)
+
+    def since(self, number: int) -> list[tuple[float, str, Any, int]]:
+        """The entries kept whose number is ``number`` or later, oldest first."""
+        entries = list(self._entries)
+        if not entries or entries[-1][3] < number:
+            return []
+        start = max(0, number - entries[0][3])
+        return entries[start:]
+
+    def message(self, number: int) -> dict[str, Any] | None:
+        """Message ``number`` as JSON data, secrets masked; None once it is no longer kept."""
+        entries = list(self._entries)
+        place = number - entries[0][3] if entries else -1
+        if 0 <= place < len(entries) and entries[place][3] == number:
+            return self.reader().data(entries[place][2])
+        return None
+
+    def reader(self) -> Reader:
+        """A Reader that masks as this Trace does (a live view keeps one to read what is new)."""
+        return Reader(self._redact)
 
     def note_http(self, exchange: HttpExchange) -> None:
         """Remember one HTTP exchange of an authorization flow (direction ⇄: a request and its answer)."""
@@ -81,41 +146,101 @@ class Trace:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> TraceFrame:
         """The messages as a table: time, direction, kind, method, id, duration, size, summary, message."""
-        rows = []
-        started: dict[tuple[str, Any], tuple[float, str]] = {}
-        for moment, direction, message in list(self._entries):
-            if isinstance(message, HttpExchange):
-                data = json.loads(self._redact(json.dumps(message.as_dict())))
-                rows.append({
-                    "time": datetime.fromtimestamp(moment, timezone.utc), "direction": direction, "kind": "http",
-                    "method": message.step, "id": None, "duration_ms": message.duration_ms,
-                    "size": len(json.dumps(data, separators=(",", ":"))), "summary": self._redact(message.summary),
-                    "message": data,
-                })
-                continue
-            data = json.loads(self._redact(message.model_dump_json(by_alias=True, exclude_unset=True)))
-            kind, method, ident = _describe(data)
-            duration = None
-            if kind == "request":
-                started[(direction, ident)] = (moment, method)
-            elif kind in ("response", "error"):
-                asked = "→" if direction == "←" else "←"
-                begun = started.pop((asked, ident), None)
-                if begun is not None:
-                    duration = round((moment - begun[0]) * 1000, 1)
-                    method = begun[1]
-            rows.append({
-                "time": datetime.fromtimestamp(moment, timezone.utc), "direction": direction, "kind": kind,
-                "method": method, "id": ident, "duration_ms": duration,
-                "size": len(json.dumps(data, separators=(",", ":"))), "summary": _summary(kind, data),
-                "message": data,
-            })
-        frame = pd.DataFrame(rows, columns=_COLUMNS)
+        reader = self.reader()
+        rows = [reader.row(entry) for entry in list(self._entries)]
+        frame = TraceFrame(rows, columns=_COLUMNS)
         frame["id"] = pd.Series([row["id"] for row in rows], dtype=object)  # ids are ints or strings, never floats
-        frame.attrs["mcp"] = {"kept": len(rows), "dropped": self.dropped}
+        frame.attrs["mcp"] = {"kept": len(rows), "dropped": self.dropped, "keep": self.keep}
+        frame._trace = self  # only here: a frame derived from this one is a snapshot, not the live trace
         return frame
+
+
+class Reader:
+    """Describes entries as rows, pairing each response with its request.
+
+    It remembers the requests still waiting for their answer between calls, so
+    ``Trace.frame`` reads all entries with a fresh one, and a live view keeps
+    one and reads only the entries that are new.
+    """
+
+    # Requests remembered while they wait (a server that never answers must not grow this forever).
+    MAX_WAITING = 2 * KEEP
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        self._redact = redact
+        self._started: dict[tuple[str, Any], tuple[float, str | None]] = {}
+
+    def data(self, message: Any) -> dict[str, Any]:
+        """A message as JSON data, secrets masked."""
+        if isinstance(message, HttpExchange):
+            return json.loads(self._redact(json.dumps(message.as_dict())))
+        return json.loads(self._redact(message.model_dump_json(by_alias=True, exclude_unset=True)))
+
+    def row(self, entry: tuple[float, str, Any, int]) -> dict[str, Any]:
+        """One entry as a row: the frame's columns, and the entry's ``number``."""
+        moment, direction, message, number = entry
+        data = self.data(message)
+        when = datetime.fromtimestamp(moment, timezone.utc)
+        size = len(json.dumps(data, separators=(",", ":")))
+        if isinstance(message, HttpExchange):
+            return {"time": when, "direction": direction, "kind": "http", "method": message.step, "id": None,
+                    "duration_ms": message.duration_ms, "size": size, "summary": self._redact(message.summary),
+                    "message": data, "number": number}
+        kind, method, ident = _describe(data)
+        duration = None
+        if kind == "request":
+            if len(self._started) >= self.MAX_WAITING:
+                self._started.pop(next(iter(self._started)))
+            self._started[(direction, ident)] = (moment, method)
+        elif kind in ("response", "error"):
+            begun = self._started.pop(("→" if direction == "←" else "←", ident), None)
+            if begun is not None:
+                duration = round((moment - begun[0]) * 1000, 1)
+                method = begun[1]
+        return {"time": when, "direction": direction, "kind": kind, "method": method, "id": ident,
+                "duration_ms": duration, "size": size, "summary": _summary(kind, data), "message": data,
+                "number": number}
+
+
+class TraceFrame(pd.DataFrame):
+    """``server.trace``: the messages as a DataFrame, and ``view()`` to see them as a sequence.
+
+    Filtering, sorting or selecting gives a TraceFrame again (pandas asks
+    ``_constructor``), but only the frame ``server.trace`` returned knows the
+    live Trace: its ``view()`` follows the connection; a derived frame's view
+    shows just its own rows.
+    """
+
+    _trace: Trace | None = None  # a plain attribute, not in _metadata: pandas does not pass it on
+
+    @property
+    def _constructor(self) -> type[TraceFrame]:
+        return TraceFrame
+
+    def view(self) -> Any:
+        """The messages as a sequence between client and server lanes, in a widget.
+
+        On ``server.trace`` itself: live, following the connection (across
+        reconnects), the same widget each time for a connection; ``close()`` it
+        to stop. On a filtered frame (``trace[trace.method == "tools/call"]``):
+        those rows as they are.
+        """
+        # Lazily: trace is in the ground layer and widgets at the top; a script that reads the
+        # table never loads ipywidgets. (tests/test_imports.py lists this as an allowed upward import.)
+        from .widgets.sequence import SequenceView, live_view
+
+        if self._trace is not None:
+            return live_view(self._trace)
+        return SequenceView.of_frame(self)
+
+
+def no_wire() -> TraceFrame:
+    """The trace of a connection that has none yet: no rows, the usual columns."""
+    frame = TraceFrame(columns=_COLUMNS)
+    frame.attrs["mcp"] = {"kept": 0, "dropped": 0}
+    return frame
 
 
 def _describe(data: dict[str, Any]) -> tuple[str, str | None, Any]:
@@ -126,6 +251,11 @@ def _describe(data: dict[str, Any]) -> tuple[str, str | None, Any]:
     return "response", None, data.get("id")
 
 
+# A list's key as the summary says one of it ("1 tool", not "1 tools"); "content" is one word for both.
+_ONE = {"tools": "tool", "resources": "resource", "resourceTemplates": "resourceTemplate", "prompts": "prompt",
+        "messages": "message", "contents": "content"}
+
+
 def _summary(kind: str, data: dict[str, Any]) -> str:
     if kind == "error":
         error = data.get("error", {})
@@ -133,10 +263,20 @@ def _summary(kind: str, data: dict[str, Any]) -> str:
     if kind == "response":
         result = data.get("result") or {}
         parts = []
+        if isinstance(result, dict) and result.get("resultType") == "input_required":
+            # 2026-07-28: the server needs answers first (a multi-round-trip request); the client asks again
+            asked = result.get("inputRequests")
+            asked = asked.values() if isinstance(asked, dict) else []
+            needs = [str(r.get("method")) for r in asked if isinstance(r, dict)]
+            return _short(f"input required: {', '.join(needs) or 'answers'}")
         if isinstance(result, dict):
             for key in ("content", "tools", "resources", "resourceTemplates", "prompts", "messages", "contents"):
                 if isinstance(result.get(key), list):
-                    parts.append(f"{len(result[key])} {key}")
+                    count = len(result[key])
+                    parts.append(f"{count} {_ONE.get(key, key) if count == 1 else key}")
+            completion = result.get("completion")
+            if isinstance(completion, dict) and isinstance(completion.get("values"), list):
+                parts.append(f"{len(completion['values'])} values" + (", more" if completion.get("hasMore") else ""))
             if result.get("structuredContent") is not None:
                 parts.append("structured")
             if result.get("isError"):
@@ -147,11 +287,19 @@ def _summary(kind: str, data: dict[str, Any]) -> str:
                 parts.append("more pages")
         return ", ".join(parts) or _short(json.dumps(result))
     params = data.get("params") or {}
-    shown = {k: v for k, v in params.items() if k != "_meta"} if isinstance(params, dict) else params
+    # The envelope after what was asked: a retried round's answers and opaque state, then _meta
+    envelope = ("_meta", "inputResponses", "requestState")
+    shown = {k: v for k, v in params.items() if k not in envelope} if isinstance(params, dict) else params
     text = json.dumps(shown, ensure_ascii=False) if shown else ""
-    if isinstance(params, dict) and params.get("_meta"):
-        text += f" _meta: {', '.join(sorted(params['_meta']))}"
-    return _short(text)
+    if isinstance(params, dict):
+        answers = params.get("inputResponses")
+        if isinstance(answers, dict) and answers:
+            text += f" inputResponses: {len(answers)}"
+        if params.get("requestState"):
+            text += " requestState"
+        if params.get("_meta"):
+            text += f" _meta: {', '.join(sorted(params['_meta']))}"
+    return _short(text.strip())
 
 
 def _short(text: str, limit: int = 140) -> str:
@@ -186,6 +334,7 @@ class Tap:
 
     def __init__(self, transport: Any, trace: Trace) -> None:
         self._transport, self._trace = transport, trace
+        trace.wired = True
 
     async def __aenter__(self) -> tuple[Any, Any]:
         read_stream, write_stream = await self._transport.__aenter__()

@@ -28,6 +28,7 @@ LAYERS = [
 LAZY_UPWARD = {
     ("server", "explore", "widgets"),
     ("server", "app", "widgets"),
+    ("trace", "view", "widgets"),
     ("handlers", "asker", "widgets"),
     ("progress", "_make", "widgets"),
     ("login", "_make_view", "widgets"),

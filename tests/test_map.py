@@ -12,7 +12,6 @@ import pytest
 
 import mcpnb
 
-from .conftest import FAULTY
 
 
 def test_rows_come_back_in_input_order_with_errors_kept(helpdesk):

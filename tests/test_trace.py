@@ -71,3 +71,14 @@ def test_in_process_servers_have_no_wire(helpdesk):
     server = mcpnb.connect(build_server("helpdesk"), name="inproc")
     server.call("get_order", order_id=1)
     assert server.trace.empty
+
+
+def test_a_summary_counts_in_words_that_agree():
+    """"1 messages" read wrong in the sequence view; one of a list is said in the singular."""
+    server = mcpnb.connect("demo:helpdesk")
+    server.prompt("triage_enquiry", enquiry_id="1")
+    server.tools
+    trace = server.trace
+    answers = trace[trace["kind"] == "response"].set_index("method")["summary"]
+    assert answers["prompts/get"] == "1 message"
+    assert answers["tools/list"].startswith("11 tools")
