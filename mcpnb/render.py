@@ -35,7 +35,8 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb .head{color:var(--jp-ui-font-color2,#555);margin:2px 0 6px}"
           ".mcpnb .error{border-left:4px solid var(--jp-error-color1,#c62828);"
           "background:var(--jp-rendermime-error-background,#fdecea);padding:6px 10px;white-space:pre-wrap}"
-          ".mcpnb pre{white-space:pre-wrap;margin:4px 0}"
+          # JupyterLab's and Notebook 7's outputs break <pre> anywhere (word-break:break-all): "checke d."
+          ".mcpnb pre{white-space:pre-wrap;margin:4px 0;word-break:normal;overflow-wrap:anywhere}"
           ".mcpnb .badge{display:inline-block;padding:0 6px;margin-right:3px;border-radius:8px;font-size:11px;"
           "background:var(--jp-layout-color2,#eee);border:1px solid transparent}"
           ".mcpnb .badge.destructive{border-color:var(--jp-error-color1,#c62828)}"
@@ -44,7 +45,7 @@ _STYLE = ("<style>.mcpnb{font-family:var(--jp-ui-font-family,sans-serif);font-si
           ".mcpnb table.steps{border-collapse:collapse;line-height:1.4;max-width:100%}"
           ".mcpnb table.steps td,.mcpnb table.steps th{vertical-align:top;padding:2px 10px 2px 0;text-align:left}"
           ".mcpnb table.steps .ms{white-space:nowrap}"
-          ".mcpnb table.steps .what{overflow-wrap:anywhere;word-break:break-all}"
+          ".mcpnb table.steps .what{overflow-wrap:anywhere}"  # words whole ("too ls"), long URLs still wrap
           ".mcpnb table.record{table-layout:auto;width:auto;max-width:100%}"
           ".mcpnb table.record>tbody>tr>th{text-align:left;vertical-align:top;padding-right:12px;white-space:nowrap}"
           ".mcpnb table.record>tbody>tr>td,.mcpnb table.nested td,.mcpnb table.nested th{text-align:left;"

@@ -149,7 +149,8 @@ def test_every_colour_follows_the_theme():
     from pathlib import Path
 
     package = Path(mcpnb.__file__).parent
-    for path in [package / "render.py", *sorted((package / "widgets").glob("*.py"))]:
+    widgets = package / "widgets"
+    for path in [package / "render.py", *sorted([*widgets.glob("*.py"), *widgets.glob("*.css"), *widgets.glob("*.js")])]:
         text = path.read_text()
         for match in re.finditer(r"#[0-9a-fA-F]{3,6}\b", text):
             before = text[max(0, match.start() - 60):match.start()]

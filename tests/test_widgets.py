@@ -51,7 +51,7 @@ def test_a_schema_form_has_a_control_per_kind_and_checks_inline():
                      "kind": ("enum", "Dropdown"), "flag": ("boolean", "Dropdown"), "tags": ("list", "Text"),
                      "colours": ("multi-enum", "SelectMultiple"), "note": ("string", "Text"),
                      "where": ("object", "VBox"), "extra": ("json", "Textarea")}
-    assert form.fields["name"].label.value == "name *" and form.fields["name"].help.value == "lower-case"
+    assert form.fields["name"].control.description == "name *" and form.fields["name"].help.value == "lower-case"
     assert form.fields["ratio"].control.value == "0.5"  # the default, filled in
     assert set(form.problems()) == {"name", "count", "kind"}  # required and empty
     form.fields["name"].control.value = "X"
@@ -182,7 +182,7 @@ def test_activity_and_server_tabs_follow_the_connection(demo_data):
     explorer = server.explore()
     server.call("update_enquiry", enquiry_id=6, status="pending")
     wait_for(lambda: "enquiry 6 updated" in explorer.activity_tab.logs.value)
-    assert "tools/call" in explorer.activity_tab.trace.value
+    wait_for(lambda: "tools/call" in explorer.activity_tab.sequence.methods)  # the wire, live
     explorer.activity_tab.level.value = "warning"
     assert "enquiry 6 updated" not in explorer.activity_tab.logs.value  # an info message, filtered out
     assert "2025-11-25" in explorer.server_tab.value or "2026-07-28" in explorer.server_tab.value
@@ -258,7 +258,8 @@ def test_ask_shows_the_form_in_an_open_explorer(demo_data, protocol):
         card = explorer.tools_tab.call()
         wait_for(lambda: explorer.inbox.children)
         question = explorer.inbox.children[0]
-        buttons = [b for b in question.children[-3].children]
+        buttons = next([b for b in row.children if isinstance(b, w.Button)] for row in question.children
+                       if isinstance(row, w.HBox) and any(getattr(b, "description", "") == "Accept" for b in row.children))
         assert [b.description for b in buttons] == ["Accept", "Decline", "Cancel"]
         buttons[0].click()
         wait_for(lambda: card.state != "running")
@@ -343,17 +344,19 @@ def test_a_result_opens_on_its_most_telling_view():
 
 
 def test_the_activity_tab_shows_the_newest_messages(demo_data):
-    """Labelled "newest last", it showed rows 1-50 of the last 100: the newest 50 were hidden."""
+    """Labelled "newest last", it showed rows 1-50 of the last 100: the newest 50 were hidden; and it
+    was not live. Now the wire keeps every message (the page keeps the newest in view), live."""
     import re
 
     server = mcpnb.connect("demo:helpdesk")
     explorer = server.explore()
     for order in range(1, 41):  # 80 messages: a request and a response each
         server.call("get_order", order_id=order)
-    explorer.activity_tab.refresh()
-    shown = explorer.activity_tab.trace.value
-    assert '&quot;order_id&quot;: 40' in shown and '&quot;order_id&quot;: 5}' not in shown
-    assert re.search(r"<td>\d\d:\d\d:\d\d\.\d{3}</td>", shown)  # a clock, not microseconds
+    wire = explorer.activity_tab.sequence
+    wait_for(lambda: '"order_id": 40' in wire.rows[-2]["summary"])  # no Refresh: it follows the connection
+    assert any('"order_id": 1}' in row["summary"] for row in wire.rows)  # and nothing older is cut
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", wire.rows[-1]["time"])  # a clock, not microseconds
+    assert re.search(r"<td>\d\d:\d\d:\d\d\.\d{3}</td>", explorer.activity_tab.events.value)
 
 
 def test_an_error_leaves_the_header_once_something_works(demo_data):
@@ -403,3 +406,134 @@ def test_the_explorer_shows_a_lost_connection_and_reconnects(demo_data):
     assert server.call("echo", text="back").text == "back"
     server.close()
     wait_for(lambda: explorer.state.value.endswith(" closed"))
+
+
+# -- issue 13 item 1: labelled fields, keyboard use ------------------------------------------------------------
+
+INPUTS = (w.Text, w.Textarea, w.Dropdown, w.Select, w.SelectMultiple, w.Checkbox)  # Combobox is a Text
+
+
+def inputs_of(widget: w.Widget) -> list[w.Widget]:
+    """Every control inside a widget tree that the page shows as an input, a text area or a list."""
+    found = [widget] if isinstance(widget, INPUTS) else []
+    for child in getattr(widget, "children", ()):
+        found += inputs_of(child)
+    return found
+
+
+def assert_labelled(widget: w.Widget) -> list[str]:
+    """Each input has a label tied to it: its ``description``, which ipywidgets 8 renders as a
+    ``<label for>`` (a checkbox's wraps it), as text and never as markup. Returns the labels."""
+    controls = inputs_of(widget)
+    assert controls, "no inputs found"
+    for control in controls:
+        assert control.description.strip(), f"an unlabelled {type(control).__name__}"
+        assert control.description_allow_html is False
+    return [control.description for control in controls]
+
+
+def test_every_field_of_a_generated_form_is_tied_to_its_label():
+    """Form labels were separate Label widgets, not tied to their inputs: assistive technology and
+    tests that find a field by its label could not find them."""
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "evil": {"type": "string", "title": EVIL}},
+              "required": [*SCHEMA["required"], "evil"]}
+    form = SchemaForm(schema)
+    labels = assert_labelled(form.widget)
+    assert labels == ["name *", "count *", "ratio", "kind *", "flag", "tags", "colours", "note", "city", "zip",
+                      "extra", f"{EVIL} *", "Arguments as JSON"]  # in the schema's order; nested fields too
+    assert form.fields["where"].heading.value == "where"  # the group's heading, over its own labelled fields
+    assert form.note.value == "Fields marked * are required." and form.note.layout.display == ""  # what * means
+    assert SchemaForm({"properties": {"a": {"type": "string"}}}).note.layout.display == "none"  # no star, no note
+    assert SchemaForm({}).note.value == "(no arguments)"
+    checkbox = SchemaForm({"properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}).fields["ok"].control
+    assert isinstance(checkbox, w.Checkbox) and checkbox.description == "ok *"
+    assert form.mode not in form.widget.children  # the Form/JSON switch is placed by the holder, after its buttons
+
+
+def test_every_input_of_the_explorer_and_the_answer_forms_has_a_label(demo_data):
+    from mcpnb.widgets.login import LoginView
+
+    server = mcpnb.connect("demo:helpdesk")
+    explorer = server.explore()
+    tools, resources, prompts = explorer.tools_tab, explorer.resources_tab, explorer.prompts_tab
+    wait_for(lambda: tools.tools and resources.templates and prompts.prompts)
+    tools.select("list_orders")
+    resources.template.value = "helpdesk://events/{event_id}"
+    prompts.choice.value = "draft_reply"
+    labels = assert_labelled(explorer.tabs.children[0]) + assert_labelled(explorer.tabs.children[1]) + \
+        assert_labelled(explorer.tabs.children[2])
+    for label in ("Search tools", "Tool", "Event Id", "Status", "Customer Email", "Limit", "Offset",
+                  "Code for this call", "Search resources", "Resource", "Template", "event_id", "URI to read",
+                  "Prompt", "enquiry_id *", "tone"):
+        assert label in labels
+    # Keyboard order (the page's order): the list, the fields, Call, Copy as code, then the Form/JSON switch.
+    assert tools.actions.children == (tools.call_button, tools.code_button, tools.form.mode)
+    right = tools.widget.children[1].children
+    assert right.index(tools.form_box) < right.index(tools.actions)
+    request = ElicitationRequest("s", "Why?", schema={"properties": {"why": {"type": "string"}}})
+    assert assert_labelled(ElicitationForm(request, lambda _: None).widget) == ["why", "Arguments as JSON"]
+    sampling = SamplingRequest("s", [{"role": "user", "text": "hi"}], max_tokens=5)
+    assert assert_labelled(SamplingForm(sampling, lambda _: None).widget) == ["Reply"]
+    login = LoginView("s", "https://example.org/", listening=False, opened=False, on_paste=print, on_cancel=print)
+    assert assert_labelled(login.widget) == ["Address"]
+    from mcpnb.widgets.style import KeyGuard
+
+    for root in (explorer.widget, login.widget):  # the shared look (focus ring, disabled buttons) goes along,
+        assert "mcpnb-ui" in root._dom_classes  # and the guard that keeps the notebook's keys out of it
+        assert any(":focus-visible" in markup and ":disabled" in markup for markup in html_of(root))
+        assert any(isinstance(child, KeyGuard) for child in root.children)
+
+
+def press_enter(field: w.Text) -> None:
+    """What the page sends when the person presses Enter in a text field (after the value it typed)."""
+    field._handle_custom_msg({"event": "submit"}, [])
+
+
+def test_enter_in_a_field_calls_the_tool_and_leaving_it_does_not(demo_data):
+    server = mcpnb.connect("demo:helpdesk")
+    tools = server.explore().tools_tab
+    wait_for(lambda: tools.tools)
+    form = tools.select("list_orders")
+    limit = form.fields["limit"].control
+    limit.value = "3"  # typed, then the person tabs on: no call
+    assert tools.cards == []
+    press_enter(limit)
+    wait_for(lambda: tools.cards and tools.cards[0].state != "running")
+    assert tools.cards[0].state == "done" and len(tools.cards[0].result.df) == 3
+    limit.value = "0"
+    press_enter(limit)  # a problem: shown, not sent
+    assert len(tools.cards) == 1 and "limit" in tools.message.value
+    form.fields["customer_email"].control.value = "nobody@example.org"
+    limit.value = "2"
+    press_enter(form.fields["customer_email"].control)  # any one-line field sends the whole form
+    wait_for(lambda: len(tools.cards) == 2 and tools.cards[0].state != "running")
+    assert tools.cards[0].arguments == {"customer_email": "nobody@example.org", "limit": 2, "offset": 0}
+
+
+def test_enter_in_the_sign_in_field_pastes_the_address():
+    from mcpnb.widgets.login import LoginView
+
+    pasted: list[str] = []
+    view = LoginView("s", "https://example.org/", listening=False, opened=False, on_paste=pasted.append,
+                     on_cancel=lambda: None)
+    view.field.value = " http://127.0.0.1:5/callback?code=x "
+    press_enter(view.field)
+    assert pasted == ["http://127.0.0.1:5/callback?code=x"] and view.field.value == ""
+
+
+def test_the_templates_uri_field_says_what_to_type_and_reads_on_enter(demo_data):
+    """The Templates section showed a bare "URI:" label with nothing beside it."""
+    server = mcpnb.connect("demo:helpdesk")
+    resources = server.explore().resources_tab
+    wait_for(lambda: resources.templates)
+    uri = resources.uri
+    assert uri.description == "URI to read" and uri.placeholder == "pick a template above, or type a URI"
+    resources.template.value = "helpdesk://events/{event_id}"
+    assert uri.value == "" and uri.placeholder == "helpdesk://events/{event_id}: fill in event_id above"
+    resources.variables.fields["event_id"].value = "3"
+    assert uri.value == "helpdesk://events/3"
+    press_enter(uri)
+    wait_for(lambda: "ticket_types" in resources.result.value)
+    uri.value = "helpdesk://events/4"  # typed by hand: Read reads what the field says
+    resources.read_template_button.click()
+    wait_for(lambda: "helpdesk://events/4" in resources.result.value and "reading" not in resources.result.value)

@@ -19,7 +19,8 @@ import ipywidgets as w
 
 from .. import render, runtime
 from ..handlers import ElicitationRequest, SamplingRequest, in_kernel
-from .form import SchemaForm
+from .form import SchemaForm, labelled
+from .style import styled
 
 __all__ = ["WidgetAsker", "ElicitationForm", "SamplingForm"]
 
@@ -67,14 +68,16 @@ class ElicitationForm(_Panel):
         self.decline.on_click(lambda _: self._finish("decline", "declined"))
         self.cancel.on_click(lambda _: self._finish("cancel", "cancelled"))
         self.dismiss_button = self._make_dismiss()
-        buttons = w.HBox([self.accept, self.decline, self.cancel])
+        switch = [self.form.mode] if self.form is not None else []  # Form/JSON, after the answers (keyboard order)
+        buttons = w.HBox([self.accept, self.decline, self.cancel, *switch], layout=w.Layout(flex_flow="row wrap"))
         parts: list[w.Widget] = [w.HTML(value=render.elicitation(request))]
         if self.form is not None:
             parts.append(self.form.widget)
             self.folded.append(self.form.widget)
         self.folded.append(buttons)
         parts += [buttons, w.HBox([self.status, self.dismiss_button]), self.link]
-        self.widget = w.VBox(parts, layout=w.Layout(border="2px solid var(--jp-brand-color1, #1976d2)", padding="6px", margin="4px 0"))
+        self.widget = styled(w.VBox(parts, layout=w.Layout(border="2px solid var(--jp-brand-color1, #1976d2)",
+                                                           padding="6px", margin="4px 0")))
         self.widget.add_class("mcpnb-elicitation")
 
     def _on_accept(self) -> None:
@@ -110,8 +113,8 @@ class SamplingForm(_Panel):
     def __init__(self, request: SamplingRequest, answer: Any, proposal: str | None = None) -> None:
         self.request = request
         self._answer = answer
-        self.reply = w.Textarea(value=proposal or "", placeholder="the model's reply",
-                                layout=w.Layout(width="560px", height="100px"))
+        self.reply = labelled(w.Textarea, "Reply", value=proposal or "", placeholder="the model's reply",
+                              layout=w.Layout(width="auto", max_width="720px", height="100px"))
         self.send = w.Button(description="Send reply", button_style="primary")
         self.decline = w.Button(description="Decline")
         self.status = w.Label(value="proposed by your handler; edit or send" if proposal else "")
@@ -120,9 +123,10 @@ class SamplingForm(_Panel):
         self.dismiss_button = self._make_dismiss()
         buttons = w.HBox([self.send, self.decline])
         self.folded += [self.reply, buttons]
-        self.widget = w.VBox([w.HTML(value=render.sampling(request)), self.reply,
-                              buttons, w.HBox([self.status, self.dismiss_button])],
-                             layout=w.Layout(border="2px solid var(--jp-brand-color2, #6a1b9a)", padding="6px", margin="4px 0"))
+        self.widget = styled(w.VBox([w.HTML(value=render.sampling(request)), self.reply,
+                                     buttons, w.HBox([self.status, self.dismiss_button])],
+                                    layout=w.Layout(border="2px solid var(--jp-brand-color2, #6a1b9a)", padding="6px",
+                                                    margin="4px 0")))
         self.widget.add_class("mcpnb-sampling")
 
     def _on_send(self) -> None:

@@ -23,6 +23,7 @@ from ..apps import app_uri
 from ..line import call_line
 from .app import AppFrame
 from .progress import move_bar
+from .style import styled
 
 if TYPE_CHECKING:
     from ..results import ToolResult
@@ -50,9 +51,10 @@ class CallCard(traitlets.HasTraits):
         self.cancel = w.Button(description="Cancel", button_style="warning", icon="stop")
         self.cancel.on_click(lambda _: self.cancel_call())
         self.output = w.Tab(layout=w.Layout(display="none"))
-        self.widget = w.VBox([self.title, w.HBox([self.status, self.bar, self.progress_note, self.cancel]),
-                              self.output],
-                             layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)", padding="4px", margin="3px 0"))
+        self.widget = styled(w.VBox([self.title, w.HBox([self.status, self.bar, self.progress_note, self.cancel]),
+                                     self.output],
+                                    layout=w.Layout(border="1px solid var(--jp-border-color2, #ccc)", padding="4px",
+                                                    margin="3px 0")))
         self.widget.add_class("mcpnb-call")
         self.job = runtime.submit(server.session.call(tool=tool, arguments=self.arguments, progress=self._progress))
         self.app = _app_for(server, tool, self.arguments)  # the tool's MCP App, under the card, if it has one

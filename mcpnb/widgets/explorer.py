@@ -7,8 +7,8 @@
   per variable, completion suggestions as the person types, and the URI
   expanded by RFC 6570 (the SDK's ``UriTemplate``).
 - Prompts: argument fields with completion; the rendered messages.
-- Activity: log messages with a level filter, the server's questions and
-  other events, and the protocol trace.
+- Activity: the wire as a live sequence (``widgets.sequence``), log messages
+  with a level filter, the server's questions and other events, all live.
 - Server: identity, era, capabilities, instructions.
 
 Work goes to mcpnb's loop and comes back through ``runtime.on_ui``, so the
@@ -31,8 +31,12 @@ from ..errors import MCPNBError
 from ..events import LOG_LEVELS, severity
 from ..line import call_line
 from ..schema import check_arguments
+from ..trace import no_wire
 from .calls import CallCard
-from .form import SchemaForm
+from .form import SchemaForm, labelled, on_enter
+from .sequence import SequenceView, clock
+from .style import QUIET, styled
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -69,7 +73,7 @@ class Explorer:
         self.reconnect_button.on_click(lambda _: self.reconnect())
         head = w.HBox([w.HTML(value=f"<b>{render.esc(server.name)}</b>"), self.state, self.reconnect_button,
                        self.status, close], layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        self.widget = w.VBox([head, self.inbox, self.tabs])
+        self.widget = styled(w.VBox([head, self.inbox, self.tabs]))  # the shared look: labels, focus, disabled
         self.widget.add_class("mcpnb-explorer")
         self._refresh_pending = threading.Lock()
         self.session.answers.asker.add_inbox(self)
@@ -102,6 +106,7 @@ class Explorer:
     def close(self) -> None:
         self._open = False
         self.session.events.unwatch(self._on_event)
+        self.activity_tab.close()  # its live views stop following the connection
         self.widget.close()
 
     # -- talking to the server without blocking the kernel ------------------------------
@@ -143,7 +148,8 @@ class Explorer:
             words, fine = "closed", False
         colour = "var(--jp-success-color1, #388e3c)" if fine else "var(--jp-error-color1, #d32f2f)"
         # The dot carries the colour; the words keep the theme's text colour (green text was 4.1:1 on white).
-        self.state.value = f'<span style="color: {colour}">●</span> {render.esc(words)}'
+        # The dot is a graphic beside the words that say it (hidden from screen readers): WCAG asks 3:1 of it.
+        self.state.value = f'<span aria-hidden="true" style="color: {colour}">●</span> {render.esc(words)}'
         self.reconnect_button.layout.display = "none" if fine else ""
 
     def reconnect(self) -> None:
@@ -177,7 +183,7 @@ class Explorer:
             if kind == "list changed":
                 self.reload()
             else:
-                self.activity_tab.refresh()
+                self.activity_tab.changed()
 
         runtime.on_ui(refresh)
 
@@ -187,26 +193,38 @@ class _ToolsTab:
         self.explorer = explorer
         self.tools: list[Any] = []
         fill = "calc(100% - 4px)"  # the whole column, less the widgets' own 2 px margins (else the edge is cut)
-        self.search = w.Text(placeholder="search tools", layout=w.Layout(width=fill))
-        self.choice = w.Select(options=[], rows=14, layout=w.Layout(width=fill))
+        # Labels a person does not need to see (the placeholder and the list say it) but a screen reader does.
+        self.search = labelled(w.Text, "Search tools", placeholder="search tools", layout=w.Layout(width=fill))
+        self.choice = labelled(w.Select, "Tool", options=[], rows=14, layout=w.Layout(width=fill))
+        for part in (self.search, self.choice):
+            part.add_class(QUIET)
         self.heading = w.HTML(value="")
         self.form: SchemaForm | None = None
         self.form_box = w.VBox([])
-        self.call_button = w.Button(description="Call", button_style="primary", icon="play", disabled=True)
-        self.code_button = w.Button(description="Copy as code", icon="code", disabled=True)
+        self.call_button = w.Button(description="Call", button_style="primary", icon="play", disabled=True,
+                                    tooltip="call the tool with these arguments (or press Enter in a field)")
+        self.code_button = w.Button(description="Copy as code", icon="code", disabled=True,
+                                    tooltip="the %mcp line and the Python call for these arguments")
+        # Keyboard order: list, the form's fields, Call, Copy as code, then the Form/JSON switch.
+        self.actions = w.HBox([self.call_button, self.code_button], layout=w.Layout(flex_flow="row wrap"))
         self.message = w.Label(value="")
-        self.code = w.Textarea(layout=w.Layout(width="100%", max_width="640px", height="60px", display="none"))
+        # Wraps inside itself (the style sheet), never wider than its column: it was cut at 900 px.
+        self.code = labelled(w.Textarea, "Code for this call", rows=3,
+                             layout=w.Layout(width=fill, max_width="720px", display="none"))
+        self.code.add_class(QUIET)
         self.code.add_class("mcpnb-code")
         self.calls = w.VBox([])
         self.cards: list[CallCard] = []
         self.running = w.Label(value="")  # how many of the cards still wait for their server
+        for line in (self.message, self.running):  # an empty line stood as a gap above the code and the cards
+            line.layout.display = "none"
+            line.observe(lambda change, line=line: setattr(line.layout, "display", "" if change["new"] else "none"),
+                         names="value")
         self.search.observe(lambda _: self._filter(), names="value")
         self.choice.observe(lambda _: self._pick(), names="value")
         self.call_button.on_click(lambda _: self.call())
         self.code_button.on_click(lambda _: self.copy_as_code())
-        right = w.VBox([self.heading, self.form_box,
-                        w.HBox([self.call_button, self.code_button], layout=w.Layout(flex_flow="row wrap")),
-                        self.message, self.code, self.running, self.calls],
+        right = w.VBox([self.heading, self.form_box, self.actions, self.message, self.code, self.running, self.calls],
                        layout=w.Layout(flex="3 1 420px", min_width="0", padding="0 0 0 12px"))
         # The list keeps 240 to 480 px and the form takes the rest; where both do not fit (a narrow
         # notebook) the form goes under the list instead of squeezing it (entries were cut at 1400 px).
@@ -236,11 +254,14 @@ class _ToolsTab:
         self.message.value = ""
         if tool is None:
             self.heading.value, self.form_box.children = "", []
+            self.actions.children = [self.call_button, self.code_button]
             self.call_button.disabled = self.code_button.disabled = True
             return
         self.heading.value = render.tool_heading(tool)
         self.form = SchemaForm(tool.input_schema)
+        self.form.on_enter(self.call)  # Enter in a one-line field calls, as a form's submit would
         self.form_box.children = [self.form.widget]
+        self.actions.children = [self.call_button, self.code_button, self.form.mode]
         self.call_button.disabled = self.code_button.disabled = False
 
     @property
@@ -293,13 +314,14 @@ class _ToolsTab:
             return ""
         name = self.explorer.server.name
         text = f"{call_line(name, self.choice.value, arguments)}\nserver.call({self.choice.value!r}, {arguments!r})"
+        self.code.rows = min(8, sum(1 + len(line) // 60 for line in text.splitlines()))  # wrapped lines, roughly
         self.code.value = text
         self.code.layout.display = ""
         return text
 
 
 def _tool_label(tool: Any) -> str:
-    badges = render.badge_names(tool.annotations)
+    badges = render.tool_badges(tool)
     name = f"{tool.title} ({tool.name})" if tool.title and tool.title != tool.name else tool.name
     return name + (f"  [{', '.join(badges)}]" if badges else "")
 
@@ -318,9 +340,9 @@ class _CompletingFields:
         self.ref = ref
         self.fields = {}
         for name in names:
-            field = w.Combobox(placeholder="type to see suggestions", ensure_option=False,
-                               description=name + (" *" if required and name in required else ""),
-                               style={"description_width": "140px"}, layout=w.Layout(width="480px"))
+            field = labelled(w.Combobox, name + (" *" if required and name in required else ""),
+                             placeholder="type to see suggestions", ensure_option=False,
+                             layout=w.Layout(width="auto", max_width="580px"))
             field.observe(lambda change, n=name: self._typed(n), names="value")
             self.fields[name] = field
         self.box.children = list(self.fields.values())
@@ -346,21 +368,29 @@ class _CompletingFields:
             field.options = tuple(str(v) for v in found)
 
 
+_NO_TEMPLATE = "pick a template above, or type a URI"
+
+
 class _ResourcesTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.resources: list[Any] = []
         self.templates: list[Any] = []
-        self.search = w.Text(placeholder="search resources: name, title or URI",
-                             layout=w.Layout(flex="0 1 520px", min_width="160px"))
+        self.search = labelled(w.Text, "Search resources", placeholder="search resources: name, title or URI",
+                               layout=w.Layout(flex="0 1 520px", min_width="160px"))
         self.count = w.Label(value="", layout=w.Layout(min_width="max-content"))  # "130 of 3,002", never cut
-        self.choice = w.Select(options=[], rows=8, layout=w.Layout(width="520px", max_width="100%"))
+        self.choice = labelled(w.Select, "Resource", options=[], rows=8,  # 100% less its 2 px margins (scrolled at 900 px)
+                               layout=w.Layout(width="520px", max_width="calc(100% - 4px)"))
+        for part in (self.search, self.choice):  # the placeholder and the heading above say it already
+            part.add_class(QUIET)
         self.read_button = w.Button(description="Read", icon="eye")
         self.follow_button = w.Button(description="Follow changes", icon="bell",
                                       tooltip="subscribe: updates appear in Activity")
-        self.template = w.Dropdown(options=[], description="template", layout=w.Layout(width="520px"))
+        self.template = labelled(w.Dropdown, "Template", options=[], layout=w.Layout(width="auto", max_width="580px"))
         self.variables = _CompletingFields(explorer, self._preview)
-        self.uri = w.Label(value="")
+        # The address to read: filled in from the template as its fields are, or typed (a bare "URI:" before).
+        self.uri = labelled(w.Text, "URI to read", placeholder=_NO_TEMPLATE, layout=w.Layout(width="auto", max_width="580px"))
+        on_enter(self.uri, lambda: self.read(self.uri.value.strip(), self.result))
         self.read_template_button = w.Button(description="Read", icon="eye")
         self.resource_result = w.HTML(value="")  # a read from the list shows under the list
         self.result = w.HTML(value="")  # a read from a template, under the template
@@ -368,11 +398,11 @@ class _ResourcesTab:
         self.read_button.on_click(lambda _: self.read(self.choice.value, self.resource_result))
         self.follow_button.on_click(lambda _: self.follow(self.choice.value))
         self.template.observe(lambda _: self._pick_template(), names="value")
-        self.read_template_button.on_click(lambda _: self.read(self.expanded(), self.result))
+        self.read_template_button.on_click(lambda _: self.read(self.uri.value.strip(), self.result))
         self.widget = w.VBox([w.HTML("<b>Resources</b>"), w.HBox([self.search, self.count]), self.choice,
                               w.HBox([self.read_button, self.follow_button]), self.resource_result,
                               w.HTML("<b>Templates</b>"), self.template, self.variables.box,
-                              w.HBox([w.Label("URI:"), self.uri]), self.read_template_button, self.result])
+                              self.uri, self.read_template_button, self.result])
 
     def load(self) -> None:
         session = self.explorer.session
@@ -398,9 +428,13 @@ class _ResourcesTab:
     def _pick_template(self) -> None:
         chosen = next((t for t in self.templates if t.uri_template == self.template.value), None)
         if chosen is None:
+            self.uri.placeholder = _NO_TEMPLATE
             self.variables.set(None, [])
             return
-        self.variables.set(chosen, UriTemplate.parse(chosen.uri_template).variable_names)
+        names = UriTemplate.parse(chosen.uri_template).variable_names
+        self.uri.placeholder = f"{chosen.uri_template}: fill in {' and '.join(names)} above" if names else \
+            chosen.uri_template
+        self.variables.set(chosen, names)
 
     def expanded(self) -> str:
         """The chosen template with the fields filled in (RFC 6570: reserved and non-ASCII encoded)."""
@@ -409,6 +443,10 @@ class _ResourcesTab:
         return UriTemplate.parse(self.template.value).expand(self.variables.values)
 
     def _preview(self) -> None:
+        """The URI as the template's fields make it; empty (its placeholder says what to type) until one is filled."""
+        if not self.variables.values:
+            self.uri.value = ""
+            return
         try:
             self.uri.value = self.expanded()
         except Exception as error:  # a value the template cannot take
@@ -435,7 +473,7 @@ class _PromptsTab:
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
         self.prompts: list[Any] = []
-        self.choice = w.Dropdown(options=[], description="prompt", layout=w.Layout(width="520px"))
+        self.choice = labelled(w.Dropdown, "Prompt", options=[], layout=w.Layout(width="auto", max_width="580px"))
         self.description = w.HTML(value="")
         self.arguments = _CompletingFields(explorer, lambda: None)
         self.get_button = w.Button(description="Get prompt", icon="comment")
@@ -469,18 +507,25 @@ class _PromptsTab:
 
 
 class _ActivityTab:
+    """The wire as a live sequence, then log messages and events: all follow the connection."""
+
     def __init__(self, explorer: Explorer) -> None:
         self.explorer = explorer
+        trace = explorer.session.trace
+        # A live view of its own (not the cell's server.trace.view()), closed with the explorer.
+        self.sequence = SequenceView.following(trace) if trace is not None else SequenceView.of_frame(no_wire())
         self.level = w.Dropdown(options=LOG_LEVELS, value="info", description="log level")
         self.logs = w.HTML(value="")
         self.events = w.HTML(value="")
-        self.trace = w.HTML(value="")
-        refresh = w.Button(description="Refresh", icon="refresh")
-        refresh.on_click(lambda _: self.refresh())
+        self._throttle = Throttle(self.refresh)  # a flood of log messages redraws five times a second
         self.level.observe(lambda _: self.refresh(), names="value")
-        self.widget = w.VBox([w.HBox([self.level, refresh]), w.HTML("<b>Log messages</b>"), self.logs,
-                              w.HTML("<b>Questions, changes and other events</b>"), self.events,
-                              w.HTML("<b>Protocol trace</b> (newest last)"), self.trace])
+        self.widget = w.VBox([w.HTML("<b>The wire</b>: every message, newest last; open one to see its JSON"),
+                              self.sequence, w.HTML("<b>Log messages</b>"), self.level, self.logs,
+                              w.HTML("<b>Questions, changes and other events</b>"), self.events])
+
+    def changed(self) -> None:
+        """New log messages or events (from any thread): refresh soon, at most five times a second."""
+        self._throttle.poke()
 
     def refresh(self) -> None:
         server = self.explorer.server
@@ -492,17 +537,14 @@ class _ActivityTab:
         events = server.activity
         self.events.value = (render.table(_clock(events.tail(newest)), where="server.activity") if len(events)
                              else "<i>none</i>")
-        trace = server.trace
-        if len(trace):
-            trace = trace[["time", "direction", "kind", "method", "id", "duration_ms", "summary"]].tail(newest)
-            self.trace.value = render.table(_clock(trace), where="server.trace")
-        else:
-            self.trace.value = "<i>none (an in-process server has no wire)</i>"
+
+    def close(self) -> None:
+        self._throttle.stop()
+        self.sequence.close()
 
 
 def _clock(frame: Any) -> Any:
     """The time column as a clock to the millisecond (13:02:07.412), not a full timestamp in microseconds."""
     if "time" not in frame.columns or not len(frame):
         return frame
-    return frame.assign(time=frame["time"].map(lambda t: t.strftime("%H:%M:%S.%f")[:-3] if hasattr(t, "strftime")
-                                               else t))
+    return frame.assign(time=frame["time"].map(clock))  # local time, as the wire above shows it

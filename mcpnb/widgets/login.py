@@ -11,6 +11,8 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from .. import render
+from .form import on_enter
+from .style import styled
 
 __all__ = ["LoginView"]
 
@@ -37,11 +39,11 @@ class LoginView:
         self.cancel = w.Button(description="Cancel", icon="stop", layout=w.Layout(width="90px"))
         self.status = w.Label(value="waiting for the sign-in")
         self.go.on_click(lambda _: self._paste(on_paste))
-        self.field.on_submit(lambda _: self._paste(on_paste))
+        on_enter(self.field, lambda: self._paste(on_paste))
         self.cancel.on_click(lambda _: self._cancel(on_cancel))
         buttons = w.HBox([self.go, self.cancel], layout=w.Layout(flex="0 0 auto"))
         row = w.HBox([self.field, buttons], layout=w.Layout(flex_flow="row wrap", width="100%"))
-        self.widget = w.VBox([self.title, row, self.status], layout=w.Layout(max_width="900px"))
+        self.widget = styled(w.VBox([self.title, row, self.status], layout=w.Layout(max_width="900px")))
         self.widget.add_class("mcpnb-login")
 
     def _paste(self, on_paste: Callable[[str], None]) -> None:
