@@ -22,7 +22,7 @@ from typing import Any
 import mcp_types as types
 import pandas as pd
 
-__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges",
+__all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling"]
 
 MAX_TEXT = 4000  # characters of one text block shown
@@ -90,10 +90,11 @@ def _media(kind: str, mime: str, data: str) -> str:
     return f'<audio controls src="{source}"></audio>'
 
 
-def table(frame: Any, *, where: str = ".df") -> str:
+def table(frame: Any, *, where: str = ".df", record: bool = True) -> str:
     """A DataFrame as an escaped table, cut to MAX_ROWS rows with a note. One row (a single
-    record) shows as field/value pairs; lists and objects inside cells show as small tables."""
-    if len(frame) == 1 and len(frame.columns) > 1:
+    record) shows as field/value pairs, unless ``record=False`` (a log that has one line so far is
+    still a log); lists and objects inside cells show as small tables."""
+    if record and len(frame) == 1 and len(frame.columns) > 1:
         row = frame.iloc[0]
         body = "".join(f"<tr><th>{esc(column)}</th><td>{_value(row[column])}</td></tr>" for column in frame.columns)
         return f"<table class='record'><tbody>{body}</tbody></table>"
@@ -243,6 +244,11 @@ def text_block(text: Any, *, head: str | None = None) -> str:
     return _box(top + _text("" if text is None else str(text)))
 
 
+def prose_block(text: Any) -> str:
+    """A server's description or instructions as prose (not monospace), escaped."""
+    return _box(_prose("" if text is None else str(text)))
+
+
 def link_block(url: str) -> str:
     """A URL the person chose to open: a link for http(s), otherwise shown as text only."""
     return _box("Open: " + _link(url))
@@ -331,7 +337,7 @@ def server(srv: Any) -> str:
     if status is not None:
         rows.append(("authorization", esc(repr(status).removeprefix("<AuthStatus ").removesuffix(">"))))
     body = "".join(f"<tr><th>{k}</th><td class='what'>{v}</td></tr>" for k, v in rows)
-    instructions = f"<div class='head'>instructions</div>{_text(info.instructions)}" if info.instructions else ""
+    instructions = f"<div class='head'>instructions</div>{_prose(info.instructions)}" if info.instructions else ""
     return _box(f"<table class='steps'>{body}</table>{instructions}{_sign_in_steps(srv)}")
 
 

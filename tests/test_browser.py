@@ -504,6 +504,9 @@ def test_the_explorer_reads_well_and_fits_in_each_frontend_theme_and_width(explo
         checked, dim = explorer.evaluate(CONTRAST_JS, READABLE)
         wide = explorer.evaluate(SCROLLING_JS, SCROLLS_INSIDE)
         newest = explorer.locator(".mcpnb-call").nth(1) if tab == "Tools" else None  # not the older cards
+        if tab == "Tools":  # the cards take the explorer's width (beside the list they had half of it)
+            card, whole = explorer.locator(".mcpnb-call").first.bounding_box(), explorer.bounding_box()
+            assert card["width"] > 0.85 * whole["width"], f"a call card is {card['width']} of {whole['width']} px"
         photograph(page, explorer, width, f"explorer-{frontend}-{theme}-{width}-{tab.lower()}", newest)
         assert checked > 5, f"{tab}: only {checked} texts found to check"
         problems += [f"{tab}, too faint: {line}" for line in dim] + [f"{tab}: {line}" for line in wide]

@@ -175,6 +175,9 @@ def test_prompts_complete_and_render(demo_data):
     prompts.get()
     wait_for(lambda: prompts.result.value)
     assert "Draft a formal reply" in prompts.result.value
+    # descriptions and the server's instructions are prose, not monospace blocks
+    assert '<div class="prose">' in prompts.description.value and "<pre>" not in prompts.description.value
+    assert 'instructions</div><div class="prose">A box office:' in mcpnb.render.server(server)
 
 
 def test_activity_and_server_tabs_follow_the_connection(demo_data):
@@ -357,6 +360,8 @@ def test_the_activity_tab_shows_the_newest_messages(demo_data):
     assert any('"order_id": 1}' in row["summary"] for row in wire.rows)  # and nothing older is cut
     assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", wire.rows[-1]["time"])  # a clock, not microseconds
     assert re.search(r"<td>\d\d:\d\d:\d\d\.\d{3}</td>", explorer.activity_tab.events.value)
+    assert len(server.activity) == 1  # "connected": one event so far is a table of events, not a record of fields
+    assert "<thead><tr><th>time</th>" in explorer.activity_tab.events.value
 
 
 def test_an_error_leaves_the_header_once_something_works(demo_data):
@@ -468,8 +473,10 @@ def test_every_input_of_the_explorer_and_the_answer_forms_has_a_label(demo_data)
         assert label in labels
     # Keyboard order (the page's order): the list, the fields, Call, Copy as code, then the Form/JSON switch.
     assert tools.actions.children == (tools.call_button, tools.code_button, tools.form.mode)
-    right = tools.widget.children[1].children
+    panes, running, cards = tools.widget.children
+    right = panes.children[1].children
     assert right.index(tools.form_box) < right.index(tools.actions)
+    assert cards is tools.calls and tools.calls not in right  # the cards under the list and form, full width
     request = ElicitationRequest("s", "Why?", schema={"properties": {"why": {"type": "string"}}})
     assert assert_labelled(ElicitationForm(request, lambda _: None).widget) == ["why", "Arguments as JSON"]
     sampling = SamplingRequest("s", [{"role": "user", "text": "hi"}], max_tokens=5)

@@ -224,13 +224,16 @@ class _ToolsTab:
         self.choice.observe(lambda _: self._pick(), names="value")
         self.call_button.on_click(lambda _: self.call())
         self.code_button.on_click(lambda _: self.copy_as_code())
-        right = w.VBox([self.heading, self.form_box, self.actions, self.message, self.code, self.running, self.calls],
+        right = w.VBox([self.heading, self.form_box, self.actions, self.message, self.code],
                        layout=w.Layout(flex="3 1 420px", min_width="0", padding="0 0 0 12px"))
         # The list keeps 240 to 480 px and the form takes the rest; where both do not fit (a narrow
         # notebook) the form goes under the list instead of squeezing it (entries were cut at 1400 px).
         left = w.VBox([self.search, self.choice], layout=w.Layout(flex="1 1 360px", min_width="240px",
                                                                    max_width="480px"))
-        self.widget = w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%"))
+        # The call cards under both, the whole width: beside the list they had half of it (a table's
+        # columns squeezed to a word each, an app's board cut).
+        self.widget = w.VBox([w.HBox([left, right], layout=w.Layout(flex_flow="row wrap", width="100%")),
+                              self.running, self.calls], layout=w.Layout(width="100%"))
 
     def load(self) -> None:
         self.explorer.run(self.explorer.session.listing(kind="tools"), self._loaded, "Listing tools", asked=False)
@@ -495,7 +498,7 @@ class _PromptsTab:
             self.arguments.set(None, [])
             self.description.value = ""
             return
-        self.description.value = render.text_block(prompt.description) if prompt.description else ""
+        self.description.value = render.prose_block(prompt.description) if prompt.description else ""
         self.arguments.set(prompt, [a.name for a in prompt.arguments], {a.name for a in prompt.arguments if a.required})
 
     def get(self) -> None:
@@ -533,10 +536,12 @@ class _ActivityTab:
         if len(logs):
             logs = logs[logs["level"].map(lambda level: severity(level) >= severity(self.level.value))]
         newest = render.MAX_ROWS  # the table shows this many: they must be the newest, not the oldest of a tail
-        self.logs.value = render.table(_clock(logs.tail(newest)), where="server.logs") if len(logs) else "<i>none</i>"
+        # record=False: a log with one line so far is still a log, not a record of fields
+        self.logs.value = (render.table(_clock(logs.tail(newest)), where="server.logs", record=False) if len(logs)
+                           else "<i>none</i>")
         events = server.activity
-        self.events.value = (render.table(_clock(events.tail(newest)), where="server.activity") if len(events)
-                             else "<i>none</i>")
+        self.events.value = (render.table(_clock(events.tail(newest)), where="server.activity", record=False)
+                             if len(events) else "<i>none</i>")
 
     def close(self) -> None:
         self._throttle.stop()
