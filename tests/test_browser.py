@@ -732,4 +732,10 @@ def test_the_explorer_by_keyboard_alone_with_every_field_labelled(browser, lab):
         explorer.get_by_role("tab", name=tab, exact=True).click()
     shot(page, "explorer-keyboard-labelled")
     assert explorer.evaluate(UNLABELLED_JS) == []
+    # Clicked with the mouse, Call keeps the focus, and the notebook's own keys still work: Ctrl+S saves.
+    explorer.get_by_role("button", name="Call").click()
+    dirty = page.locator(".jp-mod-dirty")
+    expect(dirty.first).to_be_visible()
+    page.keyboard.press("Control+s")
+    expect(dirty).to_have_count(0)
     page.close()

@@ -32,8 +32,10 @@ for the next cell. Lumino looks for a shortcut from the focused element up and
 stops at one marked ``data-lm-suppress-shortcuts`` (the notebook's selectors end
 in ``:focus``, so the mark must be on the control itself); the guard, a hidden
 anywidget (the attribute cannot be set from Python), marks each such control
-inside its root as it takes the focus. Text fields stay unmarked: the notebook
-leaves their keys alone already, and Ctrl+S and the like still work there.
+inside its root as it takes the focus: a list always, a button, checkbox or
+tab only when reached by keyboard (after a click, Ctrl+S must still save the
+notebook). Text fields stay unmarked: the notebook leaves their keys alone
+already, and Ctrl+S and the like still work there.
 """
 
 from __future__ import annotations
@@ -86,7 +88,14 @@ function guard(root) {
   root.setAttribute("data-mcpnb-keys", "");
   root.addEventListener("focusin", (event) => {
     const control = event.target;
-    if (!control.matches(":read-write")) control.setAttribute("data-lm-suppress-shortcuts", "true");
+    if (control.matches(":read-write")) return;
+    // A list always (its arrows); anything else only when reached by keyboard: a button clicked with
+    // the mouse keeps the focus, and Ctrl+S pressed after it must still save the notebook.
+    if (control.matches("select") || control.matches(":focus-visible")) {
+      control.setAttribute("data-lm-suppress-shortcuts", "true");
+    } else {
+      control.removeAttribute("data-lm-suppress-shortcuts");
+    }
   });
 }
 function render({ el }) {
