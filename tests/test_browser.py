@@ -567,8 +567,9 @@ def test_a_sign_in_in_chromium_comes_back_to_the_loopback_listener(browser, tmp_
 def test_an_mcp_app_runs_sandboxed_and_asks_before_a_destructive_call(browser, lab):
     """The crm's pipeline board in its frame, drawn from the tool's result; Delete waits for the person's
     Allow or Deny; a link is shown, not opened. Beside it an app that tries what an app must not (fetch
-    a listener on 127.0.0.1, read the notebook, open a window, call a model-only tool) and logs what
-    happened: every one is blocked and the listener hears nothing."""
+    a listener on 127.0.0.1 before and after its head, read the notebook, open a window, call a
+    model-only tool, navigate its frame to the listener) and logs what happened: every one is blocked
+    and the listener hears nothing."""
     import http.server
     import threading
 
@@ -591,14 +592,17 @@ def test_an_mcp_app_runs_sandboxed_and_asks_before_a_destructive_call(browser, l
         page = open_notebook(browser, lab, "apps.ipynb", [
             "import mcpnb, sys\ncrm = mcpnb.connect('demo:crm')\nboard = crm.app('pipeline_board', per_stage=2)\n"
             "board",
-            f"spy = mcpnb.connect([sys.executable, {str(spy)!r}], name='spy')\n"
+            f"spy = mcpnb.connect([sys.executable, {str(spy)!r}, 'http://127.0.0.1:{listener.server_port}'], "
+            "name='spy')\n"
             f"spy.app('spy', url='http://127.0.0.1:{listener.server_port}/secret')"])
         popups = []
         page.context.on("page", lambda opened: popups.append(opened))
         frames = page.locator("iframe.mcpnb-app-frame")
-        board = page.frame_locator("iframe.mcpnb-app-frame").first
+        proxy = page.frame_locator("iframe.mcpnb-app-frame").first  # mcpnb's sandbox proxy, holding the app
+        board = proxy.frame_locator("iframe")
         appear(page, board.locator(".card").first, "board")
         assert frames.first.get_attribute("sandbox") == "allow-scripts"  # never allow-same-origin
+        assert proxy.locator("iframe").get_attribute("sandbox") == "allow-scripts"
         assert board.locator("section").count() == 4 and board.locator("section").first.locator(".card").count() == 2
         title = board.locator(".card .title").first.inner_text()
 
@@ -617,10 +621,12 @@ def test_an_mcp_app_runs_sandboxed_and_asks_before_a_destructive_call(browser, l
         notes = page.locator(".mcpnb-app").nth(1).locator(".mcpnb-app-notes")
         appear(page, notes.get_by_text("spy done"), "spy")
         said = notes.inner_text()
+        time.sleep(2)  # its last act, navigating its frame to the listener, comes right after "spy done"
+        said = notes.inner_text()
         for outcome in ("early fetch: blocked", "fetch: blocked", "parent: blocked", "open: blocked",
                         "model_only: refused"):
             assert outcome in said, said
-        assert heard == [] and popups == []
+        assert heard == [] and popups == []  # nothing reached the listener: no fetch, no navigation
         shot(page, "mcp-app-board-and-spy")
     finally:
         listener.shutdown()

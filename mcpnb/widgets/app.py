@@ -1,11 +1,14 @@
 """An MCP App in the notebook: the app's page in a sandboxed iframe under its call.
 
 The frame is an anywidget with a small front-end of our own (``APP_ESM``):
-an ``<iframe sandbox="allow-scripts" srcdoc=...>``, so the app runs in an
-opaque origin (no same-origin: it cannot reach the notebook, its cookies or
-the kernel), under the Content-Security-Policy ``mcpnb.apps`` writes as the
-document's first element (nothing fetched from outside unless the resource
-declared it). The front-end only relays: it passes each JSON-RPC message the
+an ``<iframe sandbox="allow-scripts">`` holding a sandbox proxy (the
+extension's own pattern), which holds the app's page in an inner frame,
+sandboxed the same way. Both run in opaque origins (no same-origin: the app
+cannot reach the notebook, its cookies or the kernel). The app's page runs
+under the Content-Security-Policy ``mcpnb.apps`` writes as its first element
+(nothing fetched from outside unless the resource declared it); the proxy's
+own policy (``frame-src 'none'``) stops the page from navigating its frame
+elsewhere, which no policy of the page itself can stop. The front-end only relays: it passes each JSON-RPC message the
 iframe posts to Python, with what it sees (theme, JupyterLab's colours,
 width), and posts back what Python sends. ``mcpnb.apps.AppHost`` decides
 every answer; this module connects it to the widget: notes shown under the
@@ -40,6 +43,33 @@ NOTES_KEPT = 30
 
 APP_ESM = r"""
 const LINK = /^(https?:\/\/|mailto:)/;
+const READY = "ui/notifications/sandbox-proxy-ready", RESOURCE = "ui/notifications/sandbox-resource-ready";
+// The sandbox proxy (the extension's own pattern): the outer frame, ours, holds the app in an inner frame
+// and relays messages both ways. Its policy's frame-src 'none' is what stops the app from navigating its
+// frame to another address (a navigation is not a fetch: the app's own CSP does not cover it).
+const PROXY = `<!DOCTYPE html><meta http-equiv="Content-Security-Policy" content="default-src 'none'; ` +
+  `script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-src 'none'; form-action 'none'; base-uri 'none'">` +
+  `<style>html,body{margin:0;height:100%;overflow:hidden}iframe{display:block;border:0;width:100%;height:100%}</style>` +
+  `<script>(() => {
+  let inner = null;
+  window.addEventListener("message", (event) => {
+    const message = event.data;
+    if (event.source === window.parent) {
+      if (!inner && message && message.method === "${RESOURCE}") {
+        inner = document.createElement("iframe");
+        inner.setAttribute("sandbox", "allow-scripts");
+        inner.setAttribute("allow", String(message.params.allow || ""));
+        inner.srcdoc = String(message.params.html);
+        document.body.appendChild(inner);
+      } else if (inner) {
+        inner.contentWindow.postMessage(message, "*");
+      }
+    } else if (inner && event.source === inner.contentWindow) {
+      window.parent.postMessage(message, "*");
+    }
+  });
+  window.parent.postMessage({ jsonrpc: "2.0", method: "${READY}", params: {} }, "*");
+})();</` + `script>`;
 const COLOURS = {  // the extension's style variables, from JupyterLab's theme
   "--color-background-primary": "--jp-layout-color0", "--color-background-secondary": "--jp-layout-color1",
   "--color-background-tertiary": "--jp-layout-color2", "--color-text-primary": "--jp-ui-font-color1",
@@ -141,11 +171,21 @@ function render({ model, el }) {
 
   function fromApp(event) {
     if (event.source !== frame.contentWindow) return;  // only our own frame's messages
-    model.send({ kind: "app", view, message: event.data, seen: seen() });
+    const message = event.data;
+    if (message && message.method === READY) {  // the proxy is up: give it the app's page
+      frame.contentWindow.postMessage({ jsonrpc: "2.0", method: RESOURCE, params: {
+        html: model.get("document"), sandbox: "allow-scripts", allow: model.get("allow") } }, "*");
+      return;
+    }
+    model.send({ kind: "app", view, message, seen: seen() });
   }
 
-  function load() {
-    if (model.get("document") && frame.srcdoc !== model.get("document")) frame.srcdoc = model.get("document");
+  let loaded = "";
+  function load() {  // a new page: a new proxy, which asks for it
+    if (model.get("document") && loaded !== model.get("document")) {
+      loaded = model.get("document");
+      frame.srcdoc = PROXY;
+    }
   }
 
   const onCustom = (message) => {
