@@ -15,6 +15,7 @@ import pytest
 import mcpnb
 from mcpnb import apps, render, runtime
 
+from .conftest import wait_for
 from .servers import spy_app
 
 
@@ -213,3 +214,20 @@ def test_an_app_resource_of_another_type_is_a_protocol_error():
     server = mcpnb.connect(liar)
     with pytest.raises(mcpnb.ProtocolError, match="not text/html;profile=mcp-app"):
         runtime.run(apps.load_app(server.session, server.tools["show"]))
+
+
+def test_closing_the_frame_stops_the_app_and_answers_its_question_no(crm):
+    """A frame let go (its card dropped, the explorer closed) kept its question open for ever, and the
+    app's request waiting on it; closing it answers no and cancels what was in flight."""
+    lead = crm.call("list_leads", stage="new", limit=1).structured["leads"][0]["id"]
+    frame = crm.app("pipeline_board", per_stage=1).wait()
+    posted = []
+    frame.send = posted.append  # no page here: what the frame would post into it
+    delete = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+              "params": {"name": "delete_lead", "arguments": {"lead_id": lead}}}
+    frame._received(frame, {"kind": "app", "view": "page", "message": delete, "seen": {}}, [])
+    wait_for(lambda: frame.asks)
+    frame.close()
+    wait_for(lambda: not frame._jobs)  # the request waiting on the person ended (it waited for ever)
+    assert crm.call("get_lead", lead_id=lead).structured["id"] == lead  # not deleted
+    assert not any(m["message"].get("id") == 7 for m in posted)  # nothing posted into a closed frame

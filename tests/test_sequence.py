@@ -275,3 +275,20 @@ def test_a_view_is_drawn_while_a_cell_waits_in_a_synchronous_call():
         assert (finished - progress[0]).total_seconds() > 2  # the first came long before the answer
     finally:
         kernel.stop(now=True)
+
+
+def test_a_view_no_page_shows_any_more_rests_until_one_does(helpdesk):
+    """Re-running an explorer's cell left the old explorer's view watching the connection for good;
+    a live view stops watching when its last page view is gone and catches up when one comes back."""
+    trace = helpdesk.session.trace
+    explorer = helpdesk.explore()
+    view = explorer.activity_tab.sequence
+    view._from_page(view, {"type": "ready"}, [])  # what the page sends when it draws the view
+    assert trace.watched
+    view._from_page(view, {"type": "gone"}, [])  # and when its output is cleared (the cell run again)
+    assert not trace.watched and view.live
+    helpdesk.call("get_order", order_id=2)
+    view._from_page(view, {"type": "ready"}, [])  # shown again: it reads what came meanwhile
+    assert trace.watched and any('"order_id": 2' in row["summary"] for row in view.rows)
+    explorer.close()
+    assert not trace.watched

@@ -270,6 +270,8 @@ class AppFrame(anywidget.AnyWidget):
         self._hosts: dict[str, AppHost] = {}
         self._questions: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[bool]]] = {}
         self._numbers = itertools.count(1)
+        self._jobs: set[runtime.Job] = set()  # the app's requests being answered
+        self._closed = False
         self.on_msg(self._received)
         self._load_job = job = runtime.submit(load_app(server.session, tool))
         self._call_job: runtime.Job | None = None
@@ -306,7 +308,7 @@ class AppFrame(anywidget.AnyWidget):
         except BaseException as error:  # shown, never raised into the kernel
             self._cancelled = f"the call failed: {type(error).__name__}"
         for host in list(self._hosts.values()):
-            runtime.submit(_quick(lambda host=host: self._tell(host)))  # hosts are used on mcpnb's loop only
+            runtime.submit(_on_loop(lambda host=host: self._tell(host)))  # hosts are used on mcpnb's loop only
         if self._cancelled and self.resource is not None:
             self.state = self._cancelled
 
@@ -341,10 +343,12 @@ class AppFrame(anywidget.AnyWidget):
             self._hosts.pop(view, None)
         elif kind == "seen" and view in self._hosts:
             host = self._hosts[view]
-            runtime.submit(_quick(lambda: host.context_changed(content.get("seen") or {})))
-        elif kind == "app" and self.resource is not None:
+            runtime.submit(_on_loop(lambda: host.context_changed(content.get("seen") or {})))
+        elif kind == "app" and self.resource is not None and not self._closed:
             host = self._hosts.get(view) or self._host(view)
-            runtime.submit(self._handle(host, content.get("message"), content.get("seen") or {}))
+            job = runtime.submit(self._handle(host, content.get("message"), content.get("seen") or {}))
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
 
     async def _handle(self, host: AppHost, message: Any, seen: dict[str, Any]) -> None:
         try:
@@ -356,14 +360,17 @@ class AppFrame(anywidget.AnyWidget):
     def _host(self, view: str) -> AppHost:
         assert self.resource is not None
         host = AppHost(self.server.session, self.tool, self.arguments, self.resource,
-                       post=lambda message: runtime.on_ui(lambda: self.send({"kind": "app", "view": view,
-                                                                             "message": message})),
+                       post=lambda message: runtime.on_ui(lambda: self._post(view, message)),
                        note=lambda entry: runtime.on_ui(lambda: self._add_note(entry)),
                        confirm=self._confirm,
                        resize=lambda height: runtime.on_ui(lambda: setattr(self, "height", height)))
         self._hosts[view] = host
-        runtime.submit(_quick(lambda: self._tell(host)))
+        runtime.submit(_on_loop(lambda: self._tell(host)))
         return host
+
+    def _post(self, view: str, message: dict[str, Any]) -> None:
+        if not self._closed:  # a closed frame has no page to post into
+            self.send({"kind": "app", "view": view, "message": message})
 
     def _add_note(self, entry: dict[str, Any]) -> None:
         kept = [n for n in self.notes if not (entry.get("replace") and n.get("kind") == entry["kind"])]
@@ -394,12 +401,17 @@ class AppFrame(anywidget.AnyWidget):
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(allow))
 
     def close(self) -> None:
+        """Stop the app: its open questions answered no, its requests in flight cancelled, the frame closed."""
+        self._closed = True
         for loop, future in list(self._questions.values()):
             loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(False))
+        for job in list(self._jobs):
+            job.cancel_work()
+        self._load_job.cancel_work()
         self._hosts.clear()
         super().close()
 
 
-async def _quick(work: Any) -> None:
-    """Run ``work()`` on mcpnb's loop, where the hosts live."""
+async def _on_loop(work: Any) -> None:
+    """``work()`` as a coroutine, for ``runtime.submit``: run on mcpnb's loop, where the hosts live."""
     work()

@@ -63,6 +63,11 @@ class CallCard(traitlets.HasTraits):
             self.widget.children = [*self.widget.children, self.app]
         self.job.add_done_callback(lambda _: runtime.on_ui(self._finished))
 
+    def close(self) -> None:
+        """Let the card go: its app, if it has one, stops (its questions answered no, its frame closed)."""
+        if self.app is not None:
+            self.app.close()
+
     def _progress(self, done: float, total: float | None, message: str | None) -> None:
         def show() -> None:
             self.bar.layout.display = ""

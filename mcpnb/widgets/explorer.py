@@ -107,6 +107,8 @@ class Explorer:
         self._open = False
         self.session.events.unwatch(self._on_event)
         self.activity_tab.close()  # its live views stop following the connection
+        for card in self.tools_tab.cards:  # and the apps under its calls stop
+            card.close()
         self.widget.close()
 
     # -- talking to the server without blocking the kernel ------------------------------
@@ -300,6 +302,8 @@ class _ToolsTab:
         if arguments is None:
             return None
         card = CallCard(self.explorer.server, self.choice.value, arguments)
+        for gone in self.cards[KEEP_CALLS - 1:]:  # the oldest card leaves the page: its app stops
+            gone.close()
         self.cards = [card, *self.cards][:KEEP_CALLS]
         self.calls.children = [c.widget for c in self.cards]
         card.observe(lambda _: self._count_running(), names="state")

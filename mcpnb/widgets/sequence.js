@@ -285,6 +285,7 @@ function render({ model, el }) {
     model.off("change:dropped", tell);
     model.off("change:note", tell);
     resized.disconnect();
+    model.send({ type: "gone" }); // this page view is gone (its output cleared): Python may rest
   };
 }
 

@@ -232,6 +232,8 @@ class SequenceView(anywidget.AnyWidget):
         self._next = 0  # the number of the next trace entry to read
         self._messages: dict[int, Any] = {}  # a frame's messages by row index (a live view asks its Trace)
         self._reading = threading.Lock()
+        self._pages = 0  # page views drawing this widget now
+        self._resting = False  # a live view whose every page view is gone: not watching until one comes
         self.on_msg(self._from_page)
 
     # -- making -------------------------------------------------------------------------
@@ -286,6 +288,19 @@ class SequenceView(anywidget.AnyWidget):
             self.methods = sorted(self._topics)
         self.send({"type": "rows", "rows": new})
 
+    def _rest(self) -> None:
+        """No page shows this view any more (its cell re-run or cleared): stop watching the
+        connection, so an explorer left behind costs nothing; a page that shows it again wakes it."""
+        if self.live and self._trace is not None and self._throttle is not None:
+            self._trace.unwatch(self._throttle.poke)
+            self._resting = True
+
+    def _wake(self) -> None:
+        if self.live and self._trace is not None and self._throttle is not None:
+            self._resting = False
+            self._trace.watch(self._throttle.poke)
+            self._catch_up()  # what came while resting (what the trace still keeps)
+
     def close(self) -> None:
         """Stop following the connection (a live view) and close the widget."""
         if self._trace is not None and self._throttle is not None:
@@ -321,9 +336,16 @@ class SequenceView(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         if content.get("type") == "ready":  # a page view starts: everything so far
+            self._pages += 1
+            if self._resting:
+                self._wake()
             with self._reading:
                 rows = list(self.rows)
             self.send({"type": "rows", "rows": rows})
+        elif content.get("type") == "gone":
+            self._pages = max(0, self._pages - 1)
+            if not self._pages:
+                self._rest()
         elif content.get("type") == "json" and isinstance(content.get("index"), int):
             index = content["index"]
             self.send({"type": "json", "index": index, "text": self.message_text(index)})
