@@ -22,6 +22,7 @@ iframe and here, and draws what this module decides.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,21 +39,17 @@ if TYPE_CHECKING:
     from .results import ToolResult
     from .session import Session
 
-__all__ = ["EXTENSION_ID", "APP_MIME_TYPE", "ADVERTISED", "app_uri", "require_app", "AppResource", "AppHost", "load_app"]
+__all__ = ["EXTENSION_ID", "APP_MIME_TYPE", "ADVERTISED", "require_app", "visible_to_apps", "destructive",
+           "AppResource", "AppHost", "load_app"]
 
 EXTENSION_ID = "io.modelcontextprotocol/ui"
 APP_MIME_TYPE = "text/html;profile=mcp-app"
-PROTOCOL_VERSION = "2026-01-26"
-MAX_IN_FLIGHT = 16  # requests from one app answered at once  # the extension's revision this host is written against
+PROTOCOL_VERSION = "2026-01-26"  # the extension's revision this host is written against
+MAX_IN_FLIGHT = 16  # requests from one app answered at once
 ADVERTISED = {"mimeTypes": [APP_MIME_TYPE]}  # the client capability's settings (extensions.<id>)
 # A source a resource may declare: a scheme, a host (optionally *. for subdomains), a port. Nothing
 # else, so no keyword ('unsafe-eval'), wildcard or ';' can widen the policy.
-_SOURCE = re.compile(r"^(https|wss|http|ws)://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?/?$")
-
-
-def app_uri(tool: Tool) -> str | None:
-    """The ``ui://`` resource a tool's app lives at, or None when it has none."""
-    return tool.app
+_SOURCE = re.compile(r"(https|wss|http|ws)://(\*\.)?(?P<host>[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)(:\d{1,5})?/?")
 
 
 def visible_to_apps(tool: Tool) -> bool:
@@ -94,10 +91,11 @@ class AppResource:
             if not isinstance(values, list):
                 continue
             for value in values:
-                if isinstance(value, str) and _SOURCE.match(value):
+                why = _unacceptable(value)
+                if why is None:
                     csp.setdefault(key, []).append(value.rstrip("/"))
                 else:
-                    refused.append(f"{key}: {str(value)[:80]!r} is not a scheme://host[:port] source")
+                    refused.append(f"{key}: {str(value)[:80]!r} {why}")
         asked = ui.get("permissions") if isinstance(ui.get("permissions"), Mapping) else {}
         permissions = {k: {} for k in ("camera", "microphone", "geolocation", "clipboardWrite") if k in asked}
         border = ui.get("prefersBorder")
@@ -144,9 +142,25 @@ class AppResource:
         return "<!DOCTYPE html>" + meta + self.html
 
 
+def _unacceptable(source: Any) -> str | None:
+    """Why a declared source is left out of the frame's policy, or None when it is taken."""
+    found = _SOURCE.fullmatch(source) if isinstance(source, str) else None
+    if found is None:
+        return "is not a scheme://host[:port] source"
+    host = found.group("host").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        local = host == "localhost" or host.endswith((".localhost", ".local"))
+    else:
+        local = not address.is_global
+    # This machine or its network: the notebook's own server is there, and an app has no business with it.
+    return "points at this machine or a private network" if local else None
+
+
 def require_app(tool: Tool, server: str) -> str:
     """``tool``'s app URI; ConfigError when it has none."""
-    uri = app_uri(tool)
+    uri = tool.app
     if uri is None:
         raise ConfigError(f"Tool {tool.name!r} of {server!r} has no app (no _meta.ui.resourceUri).",
                           hint=f"server.call({tool.name!r}, ...) it instead.")

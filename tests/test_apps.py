@@ -68,8 +68,8 @@ def test_the_client_advertises_mcp_apps_in_its_handshake(crm):
 
 
 def test_tools_with_an_app_their_visibility_and_what_counts_as_destructive(crm):
-    assert apps.app_uri(crm.tools["pipeline_board"]) == "ui://crm/pipeline-board.html"
-    assert apps.app_uri(crm.tools["list_leads"]) is None
+    assert crm.tools["pipeline_board"].app == "ui://crm/pipeline-board.html"
+    assert crm.tools["list_leads"].app is None
     assert not apps.destructive(crm.tools["pipeline_board"]) and not apps.destructive(crm.tools["move_lead"])
     assert apps.destructive(crm.tools["delete_lead"]) and apps.visible_to_apps(crm.tools["delete_lead"])
     # what a person sees in server.tools and the explorer's list
@@ -188,7 +188,10 @@ def test_the_frame_gets_a_policy_before_anything_the_server_wrote_and_no_widened
     spy = mcpnb.connect(spy_app.build(), name="spy")
     resource = runtime.run(apps.load_app(spy.session, spy.tools["spy"]))
     assert resource.csp == {"connectDomains": ["https://ok.example.com"]}
-    assert len(resource.refused) == 2 and all("is not a scheme://host[:port] source" in r for r in resource.refused)
+    assert resource.refused == [
+        "connectDomains: \"'unsafe-eval'\" is not a scheme://host[:port] source",
+        "connectDomains: '* ; script-src *' is not a scheme://host[:port] source",
+        "connectDomains: 'http://127.0.0.1:8888' points at this machine or a private network"]
     policy = resource.policy
     assert "connect-src https://ok.example.com;" in policy and "default-src 'none'" in policy
     assert "unsafe-eval" not in policy and "*" not in policy and "frame-src 'none'" in policy

@@ -29,7 +29,7 @@ import anywidget
 import traitlets
 
 from .. import runtime
-from ..apps import AppHost, AppResource, app_uri, load_app
+from ..apps import AppHost, AppResource, load_app
 from ..errors import MCPNBError
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ class AppFrame(anywidget.AnyWidget):
     asks = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(self, server: Server, tool: Tool, arguments: dict[str, Any]) -> None:
-        super().__init__(label=f"{tool.title or tool.name}: app {app_uri(tool)} from {server.name}")
+        super().__init__(label=f"{tool.title or tool.name}: app {tool.app} from {server.name}")
         self.server, self.tool, self.arguments = server, tool, dict(arguments)
         self.resource: AppResource | None = None
         self.result: ToolResult | None = None
@@ -289,7 +289,7 @@ class AppFrame(anywidget.AnyWidget):
         call = ("result in" if self.result is not None else self._cancelled or "call running"
                 if self._call_job is not None else "no call")
         loaded = "loaded" if self.resource is not None else self.state or "loading"
-        return f"<AppFrame {self.server.name}.{self.tool.name} {app_uri(self.tool)}: {loaded}, {call}>"
+        return f"<AppFrame {self.server.name}.{self.tool.name} {self.tool.app}: {loaded}, {call}>"
 
     # the call the app belongs to
 

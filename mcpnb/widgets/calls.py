@@ -19,7 +19,6 @@ import traitlets
 
 from .. import render, runtime
 from ..errors import MCPNBError, NotTabular
-from ..apps import app_uri
 from ..line import call_line
 from .app import AppFrame
 from .progress import move_bar
@@ -116,7 +115,7 @@ def _app_for(server: Server, tool: str, arguments: dict[str, Any]) -> AppFrame |
     """The frame for ``tool``'s app when it has one (the explorer listed the tools already)."""
     listed = server.session.catalog.cached("tools")
     found = listed[tool] if listed is not None and tool in listed else None
-    return AppFrame(server, found, arguments) if found is not None and app_uri(found) else None
+    return AppFrame(server, found, arguments) if found is not None and found.app else None
 
 
 def result_views(result: ToolResult) -> list[tuple[str, w.Widget]]:
