@@ -239,7 +239,7 @@ class TraceFrame(pd.DataFrame):
 def no_wire() -> TraceFrame:
     """The trace of a connection that has none yet: no rows, the usual columns."""
     frame = TraceFrame(columns=_COLUMNS)
-    frame.attrs["mcp"] = {"kept": 0, "dropped": 0}
+    frame.attrs["mcp"] = {"kept": 0, "dropped": 0, "keep": KEEP}
     return frame
 
 

@@ -61,6 +61,7 @@ __all__ = ["SequenceView", "Sequencer", "live_view", "clock", "MAX_JSON_CHARS"]
 # The most of one message's JSON sent to the page when it is opened (characters).
 MAX_JSON_CHARS = 200_000
 HTTP_TOPIC = "HTTP (authorization)"
+MAX_TOPICS = 200  # methods offered by the filter: a server that invents a new one per message is bounded
 _WHO_ASKS = {"sampling/createMessage": "server asks the model", "elicitation/create": "server asks the person",
              "roots/list": "server asks for roots"}
 
@@ -283,6 +284,7 @@ class SequenceView(anywidget.AnyWidget):
         self.rows.extend(new)
         del self.rows[: max(0, len(self.rows) - self.keep)]
         topics = {row["topic"] for row in new} - self._topics
+        topics = set(sorted(topics)[: max(0, MAX_TOPICS - len(self._topics))])  # a server inventing methods
         if topics:
             self._topics |= topics
             self.methods = sorted(self._topics)
