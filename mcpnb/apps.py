@@ -256,6 +256,10 @@ class AppHost:
             self._post({"jsonrpc": "2.0", "id": ident, "error": {"code": refused.code, "message": str(refused)}})
         except MCPNBError as error:
             self._post({"jsonrpc": "2.0", "id": ident, "error": {"code": -32603, "message": error.message}})
+        except Exception as error:  # the app is answered all the same; the caller shows what went wrong
+            self._post({"jsonrpc": "2.0", "id": ident,
+                        "error": {"code": -32603, "message": f"the host failed: {type(error).__name__}"}})
+            raise
         else:
             self._post({"jsonrpc": "2.0", "id": ident, "result": result})
         finally:
