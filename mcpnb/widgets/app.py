@@ -286,8 +286,10 @@ class AppFrame(anywidget.AnyWidget):
         return self
 
     def __repr__(self) -> str:
-        call = ("result in" if self.result is not None else self._cancelled or "call running"
-                if self._call_job is not None else "no call")
+        if self._call_job is None:
+            call = "no call"
+        else:
+            call = "result in" if self.result is not None else (self._cancelled or "call running")
         loaded = "loaded" if self.resource is not None else self.state or "loading"
         return f"<AppFrame {self.server.name}.{self.tool.name} {self.tool.app}: {loaded}, {call}>"
 
