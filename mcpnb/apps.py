@@ -32,6 +32,7 @@ import mcp_types as types
 from pydantic import ValidationError
 
 from .errors import ConfigError, MCPNBError, ProtocolError
+from .events import cut
 from .listings import Tool
 from .version import __version__
 
@@ -300,7 +301,7 @@ class AppHost:
         if method == "ui/update-model-context":
             text = _blocks_text(params.get("content"))
             structured = params.get("structuredContent")
-            self._note({"kind": "context", "text": text if text else _short(repr(structured)), "replace": True})
+            self._note({"kind": "context", "text": text if text else cut(repr(structured), 300), "replace": True})
             return {}
         if method == "ui/request-display-mode":
             return {"mode": "inline"}  # a notebook cell has one place to show an app
@@ -321,7 +322,7 @@ class AppHost:
         if destructive(tool):
             if self._asking:
                 raise _Refused(-32000, "a question to the person is already waiting; ask again after it")
-            shown = ", ".join(f"{key}={_short(repr(value), 60)}" for key, value in arguments.items())
+            shown = ", ".join(f"{key}={cut(repr(value), 60)}" for key, value in arguments.items())
             self._asking += 1
             try:
                 allowed = await self._confirm(f"The app asks to call {request.name}({shown}), "
@@ -349,7 +350,7 @@ class AppHost:
         elif method == "notifications/message":
             data = params.get("data")
             self._note({"kind": "log", "level": str(params.get("level", "info"))[:20],
-                        "text": data if isinstance(data, str) else _short(repr(data))})
+                        "text": data if isinstance(data, str) else cut(repr(data), 300)})
         elif method == "ui/notifications/request-teardown":
             self._note({"kind": "log", "level": "info", "text": "the app asked to be closed"})
 
@@ -385,9 +386,4 @@ def _blocks_text(content: Any) -> str:
     for block in content[:20]:
         if isinstance(block, Mapping):
             parts.append(str(block.get("text", "")) if block.get("type") == "text" else f"[{block.get('type')}]")
-    return _short("\n".join(parts), 4000)
-
-
-def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
+    return cut("\n".join(parts), 4000)

@@ -310,7 +310,7 @@ class AppFrame(anywidget.AnyWidget):
         except BaseException as error:  # shown, never raised into the kernel
             self._cancelled = f"the call failed: {type(error).__name__}"
         for host in list(self._hosts.values()):
-            runtime.submit(_on_loop(lambda host=host: self._tell(host)))  # hosts are used on mcpnb's loop only
+            runtime.loop().call_soon_threadsafe(self._tell, host)  # hosts are used on mcpnb's loop only
         if self._cancelled and self.resource is not None:
             self.state = self._cancelled
 
@@ -345,7 +345,7 @@ class AppFrame(anywidget.AnyWidget):
             self._hosts.pop(view, None)
         elif kind == "seen" and view in self._hosts:
             host = self._hosts[view]
-            runtime.submit(_on_loop(lambda: host.context_changed(content.get("seen") or {})))
+            runtime.loop().call_soon_threadsafe(host.context_changed, content.get("seen") or {})
         elif kind == "app" and self.resource is not None and not self._closed:
             host = self._hosts.get(view) or self._host(view)
             job = runtime.submit(self._handle(host, content.get("message"), content.get("seen") or {}))
@@ -367,7 +367,7 @@ class AppFrame(anywidget.AnyWidget):
                        confirm=self._confirm,
                        resize=lambda height: runtime.on_ui(lambda: setattr(self, "height", height)))
         self._hosts[view] = host
-        runtime.submit(_on_loop(lambda: self._tell(host)))
+        runtime.loop().call_soon_threadsafe(self._tell, host)
         return host
 
     def _post(self, view: str, message: dict[str, Any]) -> None:
@@ -412,8 +412,3 @@ class AppFrame(anywidget.AnyWidget):
         self._load_job.cancel_work()
         self._hosts.clear()
         super().close()
-
-
-async def _on_loop(work: Any) -> None:
-    """``work()`` as a coroutine, for ``runtime.submit``: run on mcpnb's loop, where the hosts live."""
-    work()
