@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Union
@@ -61,6 +62,9 @@ ProgressOption = Union[bool, Callable[[float, Union[float, None], Union[str, Non
 # A Prompt or ResourceTemplate, "prompt:NAME", "template:URI-TEMPLATE", or a bare name or template.
 CompletionRef = Union[str, Prompt, ResourceTemplate]
 
+# How many recent structured results a connection keeps for lint's output-schema check.
+SEEN_RESULTS = 200
+
 
 class Session:
     """One connection's state and verbs, on mcpnb's loop. ``server.session`` is the one to use."""
@@ -82,6 +86,8 @@ class Session:
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
         self._unchecked: set[str] = set()  # tools whose unusable input schema was reported
+        # The structured content of recent calls, by tool: lint checks it against the output schema.
+        self.seen_structured: deque[tuple[str, Any]] = deque(maxlen=SEEN_RESULTS)
         self.authorization: Authorization | None = None  # made once: tokens held survive a reconnect
         if options.auth is not None:
             if target.kind not in ("http", "sse"):
@@ -284,6 +290,8 @@ class Session:
             raise
         if bar is not None:
             bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
+        if getattr(raw, "structured_content", None) is not None and not getattr(raw, "is_error", False):
+            self.seen_structured.append((tool, raw.structured_content))
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started, self.protocol_version)
 
     def _report_unusable(self, spec: Tool) -> None:
