@@ -20,7 +20,7 @@ its own, at module level; ``tests/test_imports.py`` checks this::
     3 answering   handlers, progress, login, auth
     4 options     options
     5 session     catalog, subscriptions, session, apps
-    6 server      registry, server
+    6 server      registry, server, serving
     7 surface     magics, widgets/*
     8 package     this file: the public names (and %load_ext, which loads the magics lazily)
 
@@ -43,6 +43,7 @@ from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .options import UNSET, ConnectOptions
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .server import Server, SignedOut, aconnect, close_all, connect, logout, servers
+from .serving import aserve, serve
 from .session import Session
 from .version import __version__
 
@@ -57,6 +58,8 @@ def load_ipython_extension(shell):  # noqa: ANN001, ANN201  (IPython's hook)
 __all__ = [
     "connect",
     "aconnect",
+    "serve",
+    "aserve",
     "servers",
     "close_all",
     "logout",

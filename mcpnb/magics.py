@@ -15,6 +15,7 @@ raised as ``MagicFailed``, an IPython ``UsageError`` that renders itself
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import shlex
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from traitlets import Bool, observe
 
 from . import config as config_files
 from . import errors
-from . import registry
+from . import registry, serving
 from .errors import ConfigError, MCPNBError
 from .line import parse_arguments, split_words
 from .options import ConnectOptions
@@ -209,6 +210,50 @@ def _call(args: argparse.Namespace, cell: str | None) -> Any:
     return result.raise_for_error().df if args.df else result
 
 
+@command("server", ["NAME  (as %%mcp server NAME) serve the cell's tools, resources and prompts in-process"],
+         arg("name", help="the connection's name (and the new server's)", complete=SERVER),
+         arg("--protocol", metavar="VERSION", help="the protocol version to speak (default: the newest)"),
+         takes_cell=True)
+def _server(args: argparse.Namespace, cell: str | None) -> Server:
+    """Run the cell with a fresh MCPServer named `server` in scope and serve it in-process;
+    running the cell again swaps the definitions inside the live connection."""
+    if cell is None:
+        raise ConfigError("%mcp server takes its definitions from the cell.",
+                          hint=f"%%mcp server {args.name} as a cell's first line, then @server.tool() ...")
+    __tracebackhide__ = not errors.full_tracebacks
+    shell = args.shell
+    written = define_in_cell(shell, cell, serving.fresh_server(args.name))  # the cell's own errors show as such
+    options = {"protocol": args.protocol} if args.protocol else {}
+    return serving.serve(written, name=args.name, **options)
+
+
+_MISSING = object()
+
+
+def define_in_cell(shell: Any, cell: str, fresh: Any) -> Any:
+    """Run ``cell`` in the notebook's namespace with ``server`` bound to ``fresh``; return what
+    ``server`` names at its end (the cell may build its own), and restore what it named before."""
+    __tracebackhide__ = not errors.full_tracebacks  # a failing cell shows its own lines, not these
+    namespace = shell.user_ns
+    before = namespace.get("server", _MISSING)
+    namespace["server"] = fresh
+    try:
+        source = shell.transform_cell(cell)
+        tree = ast.parse(source)
+        ast.increment_lineno(tree, 1)  # below the %%mcp line: a traceback's line numbers are the cell's
+        # Named like the running cell (IPython counts it already), so a traceback says "Cell In[n]".
+        filename = shell.compile.cache("\n" + source, max(shell.execution_count - 1, 0))
+        with serving.quiet_root_logging():  # an MCPServer the cell builds itself configures logging too
+            exec(shell.compile(tree, filename, "exec"), namespace)  # noqa: S102
+        written = namespace.get("server")
+    finally:
+        if before is _MISSING:
+            namespace.pop("server", None)
+        else:
+            namespace["server"] = before
+    return written
+
+
 @command("read", ["[NAME] URI  read a resource"],
          arg("where", nargs="+", metavar="[NAME] URI", help="an open server (optional) and the URI",
              complete=SERVER))
@@ -288,7 +333,8 @@ def overview() -> str:
             words, _, note = form.partition("  ")
             usage = f"%mcp {cmd.name} {words}".rstrip()
             lines.append(_columns(usage, note, 52))
-    lines += [_columns("%%mcp call [NAME.]TOOL", "the cell body is a JSON object of arguments", 52), "",
+    lines += [_columns("%%mcp call [NAME.]TOOL", "the cell body is a JSON object of arguments", 52),
+              _columns("%%mcp server NAME", "the cell body defines tools on `server` (an MCPServer)", 52), "",
               "connect options:"]
     for option, how in ConnectOptions.flags():
         switch = how.switch(option)
@@ -336,7 +382,8 @@ class MCPMagics(Magics):
 
     @cell_magic("mcp")
     def mcp_cell(self, line: str, cell: str) -> Any:
-        """%%mcp call [NAME.]TOOL, with a JSON object of arguments as the cell body."""
+        """%%mcp call [NAME.]TOOL (a JSON object of arguments as the body); %%mcp server NAME (definitions)."""
+        __tracebackhide__ = not errors.full_tracebacks  # an error in a served cell shows the cell's own lines
         return self._run(line, cell)
 
     @observe("show_tracebacks")
@@ -344,6 +391,7 @@ class MCPMagics(Magics):
         errors.full_tracebacks = change["new"]
 
     def _run(self, line: str, cell: str | None) -> Any:
+        __tracebackhide__ = not errors.full_tracebacks
         try:
             words = split_words(line)  # quoted like a shell: text='hello world', filters='{"a": 1}'
             top = self.mcp.parser.parse_args(words)
@@ -351,13 +399,15 @@ class MCPMagics(Magics):
             if chosen is None:
                 raise ConfigError(f"Unknown command {top.command!r}.", hint="one of: " + ", ".join(COMMANDS))
             if cell is not None and not chosen.takes_cell:
-                raise ConfigError("%%mcp takes only 'call' (with a JSON object of arguments as the body).")
+                raise ConfigError("%%mcp takes 'call' (a JSON object of arguments as the body) or 'server' "
+                                  "(definitions as the body).")
             own, rest = top.words, None
             if chosen.takes_rest and "--" in own:
                 at = own.index("--")
                 own, rest = own[:at], own[at + 1:]
             args = chosen.parser.parse_intermixed_args(own)  # flags before, between or after positionals
             args.rest = rest
+            args.shell = self.shell
             if self.autodf and hasattr(args, "df"):
                 args.df = True
             result = chosen.run(args, cell)

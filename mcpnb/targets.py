@@ -100,7 +100,9 @@ class Target:
             if self.headers:
                 text += f" headers={mask_mapping(self.headers)}"
         else:
-            text = f"in-process: {type(self.server).__name__} {getattr(self.server, 'name', '')!r}"
+            own = getattr(self.server, "describe", None)  # a served notebook server says which definition is on
+            text = "in-process: " + (own() if callable(own) else
+                                     f"{type(self.server).__name__} {getattr(self.server, 'name', '')!r}")
         return text
 
     def secrets(self) -> list[str]:
