@@ -16,8 +16,10 @@ it by name (``mcpnb.registry``).
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import registry, runtime, tokens
@@ -29,6 +31,7 @@ from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .options import UNSET, ConnectOptions, Timeout, Unset
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .session import CompletionRef, ProgressOption, Session, arguments_with
+from .snapshot import Snapshot, atake, default_path, take
 from .subscriptions import UpdateCallback
 from .targets import Target, resolve
 from .trace import TraceFrame, no_wire
@@ -218,6 +221,23 @@ class Server:
     def refresh(self) -> None:
         """Forget every cached listing; the next access fetches them again."""
         self.session.refresh()
+
+    def snapshot(self, path: str | os.PathLike[str] | None = None) -> Snapshot:
+        """Write what the server offers now (identity, protocol, capabilities, instructions, tools, resources,
+        templates, prompts) to a JSON file and return it as a ``Snapshot``; ``mcpnb.diff(old, new)`` compares two.
+
+        ``path`` is the file; a folder gets ``<name>.snapshot.json`` in it; none means that name in the
+        working directory. Nothing of the target (command, environment, URL, headers) is written.
+        """
+        return take(self).write(self._snapshot_path(path))
+
+    async def asnapshot(self, path: str | os.PathLike[str] | None = None) -> Snapshot:
+        """Async twin of :meth:`snapshot`."""
+        return (await atake(self)).write(self._snapshot_path(path))
+
+    def _snapshot_path(self, path: str | os.PathLike[str] | None) -> Path:
+        where = Path(path).expanduser() if path is not None else None
+        return default_path(self.name, where) if where is None or where.is_dir() else where
 
     # -- calling tools -----------------------------------------------------------------
 

@@ -1,0 +1,1117 @@
+"""Snapshots of what a server offers, and diffs that say what a change does to existing clients.
+
+``server.snapshot(path=None)`` writes the server's identity (name, title,
+version), the protocol version and era it negotiated, its capabilities and
+instructions, and every tool, resource, template and prompt to a JSON file:
+``PATH``, or ``PATH/<connection name>.snapshot.json`` when PATH is a folder,
+or ``<connection name>.snapshot.json`` in the working directory when no path
+is given. Each item is kept as it went over the wire (the SDK model's JSON),
+lists are sorted by their key and objects by their keys, so two snapshots of
+an unchanged server differ only in ``taken_at``. Nothing of the target is
+kept (command, environment, URL, headers); instructions are kept as
+``server.info`` holds them, secrets masked. ``load(path)`` reads one back.
+
+``diff(old, new)`` compares two snapshots, snapshot files or live servers
+(a live server is snapshotted in memory) and returns a table with a row per
+change: kind (server, tool, resource, template, prompt), name, change (a
+short phrase), breaking (bool) and detail (what it does to existing
+clients), breaking rows first. ``attrs["old"]`` and ``attrs["new"]`` name the
+two sides (name, version, protocol version, when taken, file).
+
+What counts as breaking. An input schema is what clients send, so a change
+breaks when a call that was valid may now be refused (the schema
+*narrowed*); an output schema is what clients read, so a change breaks when
+a result may hold what clients did not expect (the schema *widened*) or
+lacks what they read.
+
+==========  ==================================================================  ========
+kind        change                                                              breaking
+==========  ==================================================================  ========
+server      capability removed or turned off (tools, logging, completions,      yes
+            resources.subscribe, tools.listChanged, an extension ...)
+server      capability added                                                    no
+server      name, title, version or instructions changed; protocol version or  no
+            era changed (the version negotiated with mcpnb: listed to check)
+tool        removed; a rename is removed + added, "perhaps renamed to 'b'"     yes
+            when exactly one added tool takes the same arguments
+tool        added; title, description, icons or ``_meta`` changed               no
+input       parameter added, required; parameter now required                  yes
+input       parameter removed (see below)                                       yes
+input       narrowed: the type set shrank (number -> integer, null no longer   yes
+            accepted), enum values removed or an enum added, const added or
+            changed, minimum / exclusiveMinimum / minLength / minItems /
+            minProperties raised or added, maximum / ... / maxProperties
+            lowered or added, multipleOf added or made stricter, pattern or
+            format added or changed, uniqueItems added, additionalProperties
+            true -> false (or -> a schema), an anyOf/oneOf option removed
+input       a keyword mcpnb does not analyse changed (not, if/then/else,       yes
+            patternProperties, dependentRequired ...): check it by hand
+input       widened (the reverse of each narrowing), parameter added optional, no
+            now optional; default, title, description, examples changed
+output      output schema removed; property removed; property no longer        yes
+            required; widened: the type set grew (integer -> number, null
+            added), enum values added (a consumer may not know them) or the
+            enum removed, const removed or changed, bounds relaxed, pattern or
+            format removed or changed, an anyOf option added; a keyword not
+            analysed changed
+output      output schema added; property added; property now required;        no
+            narrowed; additionalProperties changed either way (clients read
+            the properties they know); title, description changed
+annotation  readOnlyHint true -> false, destructiveHint false -> true,         yes
+            idempotentHint true -> false (hints as in effect, with the
+            specification's defaults: readOnly false, destructive true,
+            idempotent false; destructive counts only when not read-only):
+            a host that ran or retried the tool without asking must now ask
+annotation  the reverse of those; openWorldHint either way                     no
+tool        execution.taskSupport becomes "required", or "forbidden" where     yes
+            tasks were allowed
+resource    removed (keyed by URI; one of the same name at another URI shows   yes
+            as "URI changed"); mime type changed or dropped
+resource    added; mime type declared; name, title, description, annotations   no
+            changed (size and annotations.lastModified follow the data, not
+            the design, and are not compared)
+template    removed; URI template changed (the variables named); mime type      yes
+            changed or dropped
+prompt      removed; argument added required; argument now required; argument  yes
+            removed
+prompt      added; argument added optional; now optional; descriptions         no
+==========  ==================================================================  ========
+
+A removed parameter is breaking whether or not the schema closes the object:
+a server with ``additionalProperties: false`` refuses calls that still send
+it, validating clients (mcpnb among them) refuse them before sending, and any
+other server silently ignores the value, so the call does something other
+than what its caller asked.
+
+How schemas are read. Local ``$ref`` (``#/$defs/...``, any JSON Pointer into
+the same schema, as pydantic writes them) are resolved first, sibling keywords
+over the target; a recursive reference is followed once. ``anyOf``/``oneOf``
+of a schema and ``{"type": "null"}`` (pydantic's ``Optional``) and OpenAPI's
+``nullable: true`` read as that schema with null added to its type; an
+``anyOf`` of bare types reads as a type list. ``integer`` lies within
+``number``; a schema without ``type`` accepts every type. Nested objects and
+arrays (``properties``, ``items``, ``prefixItems``, ``additionalProperties``,
+branch by branch for ``anyOf``/``oneOf``/``allOf`` of equal length) are
+compared all the way down, and the change names the place:
+``parameter 'lines[].qty' minimum raised: 0 -> 1`` ("[]" for items, "[0]" for prefixItems,
+"*" for additionalProperties). Property order is not
+compared (JSON Schema gives it no meaning; the file sorts keys).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import ConfigError
+from .version import __version__
+
+__all__ = ["Snapshot", "Changes", "take", "atake", "load", "diff", "default_path", "FORMAT", "FORMAT_VERSION",
+           "COLUMNS"]
+
+FORMAT = "mcpnb.snapshot"
+FORMAT_VERSION = 1
+COLUMNS = ["kind", "name", "change", "breaking", "detail"]
+SUFFIX = ".snapshot.json"
+
+# Each listed kind: its key in the file, the field that identifies an item, and the sort key.
+_LISTS = (("tools", "name"), ("resources", "uri"), ("templates", "uriTemplate"), ("prompts", "name"))
+_KIND_ORDER = {"server": 0, "tool": 1, "resource": 2, "template": 3, "prompt": 4}
+
+
+# -- snapshots --------------------------------------------------------------------------
+
+
+class Snapshot:
+    """What one server offered at one moment: ``.data`` (the file's JSON), ``.path`` (None until written)."""
+
+    def __init__(self, data: dict[str, Any], path: Path | None = None) -> None:
+        self.data = data
+        self.path = path
+
+    @property
+    def server(self) -> dict[str, Any]:
+        """Identity, protocol version and era, capabilities, instructions."""
+        return self.data["server"]
+
+    @property
+    def name(self) -> str | None:
+        return self.server.get("name")
+
+    @property
+    def version(self) -> str | None:
+        return self.server.get("version")
+
+    @property
+    def taken_at(self) -> str:
+        return self.data["taken_at"]
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        return self.data["tools"]
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        return self.data["resources"]
+
+    @property
+    def templates(self) -> list[dict[str, Any]]:
+        return self.data["templates"]
+
+    @property
+    def prompts(self) -> list[dict[str, Any]]:
+        return self.data["prompts"]
+
+    def to_json(self) -> str:
+        """The file's text: sorted keys, two-space indent, a newline at the end."""
+        return json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def write(self, path: str | os.PathLike[str]) -> Snapshot:
+        """Write the snapshot to ``path`` (replacing a file there) and remember it as ``.path``."""
+        target = Path(path).expanduser().absolute()
+        partial = target.with_name(target.name + ".partial")
+        try:
+            partial.write_text(self.to_json(), encoding="utf-8")
+            partial.replace(target)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise ConfigError(f"Could not write the snapshot to {target}: {error.strerror or error}.",
+                              hint="check that the folder exists and can be written to.") from None
+        self.path = target
+        return self
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Snapshot:
+        """Read a snapshot file (``ConfigError`` when it is missing, not a snapshot, or too new)."""
+        return load(path)
+
+    def __repr__(self) -> str:
+        ident = self.name or "(anonymous)"
+        if self.version:
+            ident += f" {self.version}"
+        counts = ", ".join(f"{len(self.data[key])} {key}" for key, _ in _LISTS)
+        where = f"in {self.path}" if self.path is not None else "in memory"
+        return (f"<Snapshot of {ident} (protocol {self.server.get('protocol_version')}, "
+                f"{self.server.get('era')}): {counts}; taken {self.taken_at}, {where}>")
+
+
+def default_path(name: str, folder: str | os.PathLike[str] | None = None) -> Path:
+    """``<name>.snapshot.json`` in ``folder`` (the working directory by default); the name made safe for a file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "server"
+    return Path(folder if folder is not None else Path.cwd()).expanduser() / f"{safe}{SUFFIX}"
+
+
+def take(server: Any) -> Snapshot:
+    """A snapshot of a live server in memory (lists fetched afresh); ``.write(path)`` saves it.
+
+    ``server`` is a ``mcpnb.Server`` or anything with its ``info`` and listings.
+    """
+    refresh = getattr(server, "refresh", None)
+    if callable(refresh):
+        refresh()  # what the server offers now, not what was cached
+    return _made(server.info, {key: getattr(server, key, None) or () for key, _ in _LISTS})
+
+
+async def atake(server: Any) -> Snapshot:
+    """Async twin of :func:`take`, for a ``mcpnb.Server`` (its ``atools()`` ... listings)."""
+    server.refresh()
+    lists = {key: await getattr(server, f"a{key}")() for key, _ in _LISTS}
+    return _made(server.info, lists)
+
+
+def _made(info: Any, lists: dict[str, Any]) -> Snapshot:
+    """The snapshot of a server's ``info`` (a ``ServerInfo``) and its listings, by key (tools, resources,
+    templates, prompts; items with ``.raw`` SDK models, or wire dicts)."""
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "mcpnb": __version__,
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "server": {
+            "name": info.name,
+            "title": info.title,
+            "version": info.version,
+            "protocol_version": info.protocol_version,
+            "era": info.era,
+            "capabilities": _wire(info.capabilities),
+            "instructions": info.instructions,
+        },
+    }
+    for key, field in _LISTS:
+        items = [_wire(getattr(item, "raw", item)) for item in lists.get(key) or ()]
+        data[key] = sorted(items, key=lambda item, field=field: (str(item.get(field)), _canon(item)))
+    return Snapshot(json.loads(_canon(data)))  # keys sorted as in the file, so a diff reads the same from either
+
+
+def _wire(model: Any) -> Any:
+    """An SDK model as it goes over the wire (aliases, JSON types, no nulls)."""
+    if hasattr(model, "model_dump"):
+        return model.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return json.loads(json.dumps(model, default=str))
+
+
+def load(path: str | os.PathLike[str]) -> Snapshot:
+    """Read the snapshot file at ``path``."""
+    where = Path(path).expanduser().absolute()
+    remake = "take a new one with server.snapshot(path)."
+    if not where.exists():
+        raise ConfigError(f"No snapshot file at {where}.",
+                          hint=f"server.snapshot(path) writes one; a relative path starts in {Path.cwd()}.")
+    if where.is_dir():
+        raise ConfigError(f"{where} is a folder, not a snapshot file.",
+                          hint=f"snapshot files are named like {default_path('NAME', where).name}.")
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        why = f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
+        raise ConfigError(f"{where} is not a snapshot: it is not JSON ({why}).", hint=remake) from None
+    except OSError as error:
+        raise ConfigError(f"Could not read {where}: {error.strerror or error}.") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ConfigError(f"{where} is not an mcpnb snapshot (it has no \"format\": \"{FORMAT}\").", hint=remake)
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f"{where} is not a usable snapshot: its format_version is {version!r}.", hint=remake)
+    if version > FORMAT_VERSION:
+        raise ConfigError(f"{where} was written by a newer mcpnb ({data.get('mcpnb', 'unknown version')}, snapshot "
+                          f"format {version}); this mcpnb ({__version__}) reads format {FORMAT_VERSION}.",
+                          hint="upgrade mcpnb (pip install -U mcpnb) to read it.")
+    problem = _shape_problem(data)
+    if problem:
+        raise ConfigError(f"{where} is not a usable snapshot: {problem}.",
+                          hint=f"was it edited by hand? {remake[0].upper()}{remake[1:]}")
+    return Snapshot(data, where)
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What keeps ``data`` from being read as a snapshot, or None."""
+    server = data.get("server")
+    if not isinstance(server, dict) or not isinstance(server.get("capabilities", {}), dict):
+        return "it has no server section"
+    if not isinstance(data.get("taken_at"), str):
+        return "it has no taken_at time"
+    for key, field in _LISTS:
+        items = data.get(key)
+        if not isinstance(items, list):
+            return f"it has no {key} list"
+        for number, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get(field), str):
+                return f"{key}[{number}] has no {field}"
+    for number, tool in enumerate(data["tools"]):
+        if not isinstance(tool.get("inputSchema", {}), dict):
+            return f"tools[{number}] has an inputSchema that is not an object"
+    return None
+
+
+# -- diff -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    kind: str
+    name: str
+    change: str
+    breaking: bool
+    detail: str
+
+
+class Changes(pd.DataFrame):
+    """What ``diff`` returns: a DataFrame (filter it, sort it, ``.to_csv()``) whose notebook display
+    shows each change and its detail whole and left-aligned, as sentences read; pandas' own would
+    cut them at 50 characters. Filtering or sorting it gives a ``Changes`` again."""
+
+    @property
+    def _constructor(self) -> type[Changes]:
+        return Changes
+
+    def _repr_html_(self) -> str | None:
+        # pandas escapes every cell (escape=True); only the frame's own CSS is added, and no colour
+        with pd.option_context("display.max_colwidth", None):
+            table = self.to_html(escape=True, index=False, classes="mcpnb-changes", justify="left",
+                                 max_rows=pd.get_option("display.max_rows"), show_dimensions=len(self) > 60)
+        return f"<style>{_CHANGES_CSS}</style>{table}"
+
+
+# JupyterLab right-aligns output tables with a rule of its own (two classes and a tag), hence the prefix.
+_CHANGES_CSS = (".jp-RenderedHTMLCommon table.mcpnb-changes, table.mcpnb-changes {table-layout: auto;}"
+                " .jp-RenderedHTMLCommon table.mcpnb-changes :is(td, th), table.mcpnb-changes :is(td, th)"
+                " {text-align: left; vertical-align: top; white-space: normal; overflow-wrap: break-word;}")
+
+
+def diff(old: Any, new: Any) -> Changes:
+    """The changes from ``old`` to ``new`` (each a Snapshot, a snapshot file's path, or a live Server),
+    one row each: kind, name, change, breaking, detail; breaking ones first. Empty when nothing changed."""
+    before, after = _as_snapshot(old, "old"), _as_snapshot(new, "new")
+    rows = _server_rows(before, after)
+    rows += _tool_rows(before.tools, after.tools)
+    rows += _resource_rows("resource", "uri", before.resources, after.resources)
+    rows += _resource_rows("template", "uriTemplate", before.templates, after.templates)
+    rows += _prompt_rows(before.prompts, after.prompts)
+    rows.sort(key=lambda row: (not row.breaking, _KIND_ORDER[row.kind], row.name))
+    frame = Changes([[getattr(row, c) for c in COLUMNS] for row in rows], columns=COLUMNS)
+    frame["breaking"] = frame["breaking"].astype(bool)
+    frame.attrs["old"] = _side(before)
+    frame.attrs["new"] = _side(after)
+    return frame
+
+
+def _as_snapshot(value: Any, which: str) -> Snapshot:
+    if isinstance(value, Snapshot):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return load(value)
+    if hasattr(value, "info") and hasattr(value, "tools"):
+        return take(value)
+    raise ConfigError(f"diff() compares snapshots, snapshot files and live servers; {which} is a "
+                      f"{type(value).__name__}.", hint="pass server.snapshot(), a path to a snapshot file, "
+                                                       "or a connected Server.")
+
+
+def _side(snapshot: Snapshot) -> dict[str, Any]:
+    server = snapshot.server
+    return {"name": server.get("name"), "version": server.get("version"),
+            "protocol_version": server.get("protocol_version"), "taken_at": snapshot.taken_at,
+            "path": str(snapshot.path) if snapshot.path is not None else None}
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as a change names it: strings quoted, the rest as JSON, cut to ``limit``."""
+    text = f"'{value}'" if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _was_now(old: Any, new: Any) -> str:
+    return f"Was {_show(old) if old is not None else 'none'}; now {_show(new) if new is not None else 'none'}."
+
+
+_READ_ONLY = "Only what a model or person reads changed; calls and results are unaffected."
+
+
+# -- server -----------------------------------------------------------------------------
+
+# What clients lose with a capability, by its dotted name (the last part for list changes).
+_LOSES = {
+    "tools": "they can no longer list or call its tools",
+    "resources": "they can no longer list or read its resources",
+    "prompts": "they can no longer list or render its prompts",
+    "logging": "they can no longer ask for or receive its log messages",
+    "completions": "they no longer get suggestions for prompt and template arguments",
+    "tasks": "they can no longer run requests as tasks",
+    "resources.subscribe": "they can no longer follow changes to a resource",
+    "listChanged": "they are no longer told when the list changes and must list again themselves",
+    "extensions.io.modelcontextprotocol/ui": "hosts no longer show its tools' MCP Apps",
+}
+
+
+def _server_rows(old: Snapshot, new: Snapshot) -> list[_Row]:
+    a, b = old.server, new.server
+    name = b.get("name") or a.get("name") or "(server)"
+    rows: list[_Row] = []
+
+    def listed(change: str, detail: str) -> None:
+        rows.append(_Row("server", name, change, False, detail))
+
+    for field in ("name", "title", "version"):
+        if a.get(field) != b.get(field):
+            listed(f"{field} changed: {_show(a.get(field))} -> {_show(b.get(field))}",
+                   "Identity only; clients keep working.")
+    if (a.get("protocol_version"), a.get("era")) != (b.get("protocol_version"), b.get("era")):
+        listed(f"protocol changed: {a.get('protocol_version')} ({a.get('era')}) -> "
+               f"{b.get('protocol_version')} ({b.get('era')})",
+               "The version negotiated with mcpnb; check that clients which speak only the old one can still "
+               "connect.")
+    if a.get("instructions") != b.get("instructions"):
+        listed("instructions changed", f"{_was_now(a.get('instructions'), b.get('instructions'))} "
+                                       "Hosts hand them to the model; calls are unaffected.")
+    before, after = _flat(a.get("capabilities") or {}), _flat(b.get("capabilities") or {})
+    gone: list[str] = []
+    come: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        was, now = before.get(key, False), after.get(key, False)
+        if was == now or any(key.startswith(parent + ".") for parent in gone + come):
+            continue
+        if was is not False and now is False:
+            gone.append(key)
+            loses = _LOSES.get(key) or _LOSES.get(key.rsplit(".", 1)[-1]) or "they lose what it offered"
+            rows.append(_Row("server", name, f"capability '{key}' removed", True, f"Clients relied on it: {loses}."))
+        elif was is False:
+            come.append(key)
+            listed(f"capability '{key}' added", "Clients may use it now; nothing they did before changes.")
+        else:
+            listed(f"capability '{key}' changed: {_show(was)} -> {_show(now)}", "Check what clients read from it.")
+    return rows
+
+
+_CONTAINERS = ("experimental", "extensions")
+
+
+def _flat(capabilities: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"resources": {"subscribe": true}} -> {"resources": "present", "resources.subscribe": True}."""
+    flat: dict[str, Any] = {}
+    for key, value in capabilities.items():
+        name = prefix + key
+        if isinstance(value, dict):
+            if name not in _CONTAINERS:  # those only hold the named ones, each a capability of its own
+                flat[name] = "present"
+            flat.update(_flat(value, name + "."))
+        elif value is not None:
+            flat[name] = value
+    return flat
+
+
+# -- tools ------------------------------------------------------------------------------
+
+
+def _tool_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[_Row]:
+    before, after = {t["name"]: t for t in old}, {t["name"]: t for t in new}
+    removed = [n for n in before if n not in after]
+    added = [n for n in after if n not in before]
+    renamed = _renames(before, after, removed, added)
+    rows: list[_Row] = []
+    for name in removed:
+        if name in renamed:
+            other = renamed[name]
+            rows.append(_Row("tool", name, f"removed (perhaps renamed to '{other}')", True,
+                             f"Calls to '{name}' now fail (no such tool); '{other}' takes the same arguments, "
+                             "so callers may only need the new name."))
+        else:
+            rows.append(_Row("tool", name, "removed", True,
+                             f"Calls to '{name}' now fail: the server has no such tool."))
+    from_names = {new_name: old_name for old_name, new_name in renamed.items()}
+    for name in added:
+        change = f"added (perhaps renamed from '{from_names[name]}')" if name in from_names else "added"
+        rows.append(_Row("tool", name, change, False, "A new tool; existing clients are unaffected."))
+    for name in before:
+        if name in after:
+            rows += _tool_changes(name, before[name], after[name])
+    return rows
+
+
+def _renames(before: dict[str, Any], after: dict[str, Any], removed: list[str], added: list[str]) -> dict[str, str]:
+    """Removed -> added tool, where exactly one added tool takes the same arguments as a removed one
+    (and either has parameters, or both have the same description)."""
+
+    def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        schema_a, schema_b = a.get("inputSchema") or {}, b.get("inputSchema") or {}
+        if any(f.effect != _NEUTRAL for f in _SchemaDiff(schema_a, schema_b).run()):
+            return False
+        return bool(schema_a.get("properties")) or a.get("description") == b.get("description")
+
+    matches = {r: [a for a in added if same(before[r], after[a])] for r in removed}
+    pairs: dict[str, str] = {}
+    for r, found in matches.items():
+        if len(found) == 1 and sum(found[0] in others for others in matches.values()) == 1:
+            pairs[r] = found[0]
+    return pairs
+
+
+def _tool_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[_Row]:
+    rows: list[_Row] = []
+
+    def row(change: str, breaking: bool, detail: str) -> None:
+        rows.append(_Row("tool", name, change, breaking, detail))
+
+    title_old = old.get("title") or (old.get("annotations") or {}).get("title")
+    title_new = new.get("title") or (new.get("annotations") or {}).get("title")
+    if title_old != title_new:
+        row("title changed", False, f"{_was_now(title_old, title_new)} {_READ_ONLY}")
+    if old.get("description") != new.get("description"):
+        row("description changed", False, f"{_was_now(old.get('description'), new.get('description'))} "
+                                          "Models read it to choose the tool; calls are unaffected.")
+    for finding in _SchemaDiff(old.get("inputSchema") or {}, new.get("inputSchema") or {}).run():
+        row(*finding.row("input"))
+    out_old, out_new = old.get("outputSchema"), new.get("outputSchema")
+    if out_old is not None and out_new is None:
+        row("output schema removed", True, "Clients that read its structured result lose the promise of its shape; "
+                                           "the tool may not send structured content at all.")
+    elif out_old is None and out_new is not None:
+        row("output schema added", False, "Clients can now rely on the shape of its structured result.")
+    elif out_old is not None:
+        for finding in _SchemaDiff(out_old, out_new).run():
+            row(*finding.row("output"))
+    rows += [_Row("tool", name, *hint) for hint in _annotation_changes(old.get("annotations"), new.get("annotations"))]
+    support_old = (old.get("execution") or {}).get("taskSupport") or "forbidden"
+    support_new = (new.get("execution") or {}).get("taskSupport") or "forbidden"
+    if support_old != support_new:
+        if support_new == "required":
+            row("task support now required", True, "Calls made without a task (most clients make those) are refused.")
+        elif support_new == "forbidden":
+            row(f"task support removed (was {support_old})", True, "Calls made as a task are refused.")
+        else:
+            row(f"task support changed: {support_old} -> {support_new}", False, "Every call that worked still does.")
+    for field in ("icons", "_meta"):
+        if old.get(field) != new.get(field):
+            keys = ""
+            if field == "_meta" and isinstance(old.get(field), dict) and isinstance(new.get(field), dict):
+                changed = sorted(k for k in {*old[field], *new[field]} if old[field].get(k) != new[field].get(k))
+                keys = ": " + ", ".join(_show(k) for k in changed)
+            row(f"{field} changed{keys}", False, "Hosts may show it differently; calls and results are unaffected.")
+    return rows
+
+
+def _annotation_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[tuple[str, bool, str]]:
+    """The hints as in effect (the specification's defaults filled in), compared."""
+
+    def effective(hints: dict[str, Any] | None) -> tuple[bool, bool, bool, bool]:
+        hints = hints or {}
+        read_only = bool(hints.get("readOnlyHint", False))
+        destructive = not read_only and bool(hints.get("destructiveHint", True))
+        return read_only, destructive, bool(hints.get("idempotentHint", False)), bool(hints.get("openWorldHint", True))
+
+    (ro_a, de_a, id_a, ow_a), (ro_b, de_b, id_b, ow_b) = effective(old), effective(new)
+    found: list[tuple[str, bool, str]] = []
+    if ro_a and not ro_b:
+        found.append(("no longer read-only" + (", now destructive" if de_b else ""), True,
+                      "A host that ran it without asking, as read-only, must now ask first."))
+    elif ro_b and not ro_a:
+        found.append(("now read-only", False, "Hosts may run it without asking; nothing breaks."))
+    elif not ro_a and not ro_b and de_a != de_b:
+        found.append(("now destructive", True, "A host that ran it without asking must now ask: it may destroy data.")
+                     if de_b else ("no longer destructive", False, "Hosts may ask less; nothing breaks."))
+    if id_a and not id_b:
+        found.append(("no longer idempotent", True,
+                      "A client that retried it safely (after a timeout, say) may now repeat its effect."))
+    elif id_b and not id_a:
+        found.append(("now idempotent", False, "Clients may retry it; nothing breaks."))
+    if ow_a != ow_b:
+        found.append(("now open-world" if ow_b else "now closed-world", False,
+                      "Says whether it reaches outside systems; calls are unaffected."))
+    return found
+
+
+# -- JSON Schema ------------------------------------------------------------------------
+
+_NARROWED, _WIDENED, _CHANGED, _NEUTRAL = "narrowed", "widened", "changed", "neutral"
+_REMOVED, _ADDED_REQUIRED, _ADDED_OPTIONAL = "removed", "added required", "added optional"
+_NOW_REQUIRED, _NOW_OPTIONAL, _CLOSED, _OPENED = "now required", "now optional", "closed", "opened"
+
+_BREAKS = {
+    "input": {_NARROWED, _CHANGED, _REMOVED, _ADDED_REQUIRED, _NOW_REQUIRED, _CLOSED},
+    "output": {_WIDENED, _CHANGED, _REMOVED, _NOW_OPTIONAL},
+}
+_DETAILS = {
+    ("input", _NARROWED): "Calls that were valid before may now be refused.",
+    ("input", _CHANGED): "Calls that were valid before may now be refused.",
+    ("input", _WIDENED): "More calls are valid; every call that was valid still is.",
+    ("input", _REMOVED): ("Calls that still send it are refused (by a server that allows no other parameters, "
+                          "or before sending by a validating client such as mcpnb), or the value is silently "
+                          "ignored."),
+    ("input", _ADDED_REQUIRED): "Existing calls leave it out and will be refused.",
+    ("input", _NOW_REQUIRED): "Existing calls that leave it out will be refused.",
+    ("input", _ADDED_OPTIONAL): "Existing calls still pass; it can be used from now on.",
+    ("input", _NOW_OPTIONAL): "Existing calls still pass.",
+    ("input", _CLOSED): "Calls that send other properties will be refused.",
+    ("input", _OPENED): "More calls are valid; every call that was valid still is.",
+    ("output", _WIDENED): "Clients that read the structured result may get values they do not expect.",
+    ("output", _CHANGED): "Clients that read the structured result may get values they do not expect.",
+    ("output", _NARROWED): "Results still match what clients expect.",
+    ("output", _REMOVED): "Clients that read it will no longer find it.",
+    ("output", _NOW_OPTIONAL): "Clients that read it may not find it.",
+    ("output", _ADDED_REQUIRED): "Existing clients ignore it; new ones can read it.",
+    ("output", _ADDED_OPTIONAL): "Existing clients ignore it; new ones can read it.",
+    ("output", _NOW_REQUIRED): "Results still match what clients expect; it is now always there.",
+    ("output", _CLOSED): "Clients read the properties they know; nothing they read changed.",
+    ("output", _OPENED): "Clients read the properties they know; nothing they read changed.",
+}
+_WORDS = {_REMOVED: "removed", _ADDED_REQUIRED: "added, required", _ADDED_OPTIONAL: "added, optional",
+          _NOW_REQUIRED: "now required", _NOW_OPTIONAL: "now optional"}
+_OUTPUT_WORDS = {_NOW_OPTIONAL: "no longer required", _NOW_REQUIRED: "now always present",
+                 _ADDED_REQUIRED: "added", _ADDED_OPTIONAL: "added (not always present)"}
+
+# Keywords that change what a person or model reads, not what validates.
+_ANNOTATIONS = ("title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment",
+                "$schema")
+_SKIPPED = {"$defs", "definitions", "$id", "$anchor", "$dynamicAnchor", "$vocabulary"}
+_LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+_HANDLED = {"type", "enum", "const", "multipleOf", "pattern", "format", "uniqueItems", "properties", "required",
+            "additionalProperties", "items", "prefixItems", "anyOf", "oneOf", "allOf", *_LOWER, *_UPPER,
+            *_ANNOTATIONS, *_SKIPPED}
+_TYPE_ORDER = ("string", "integer", "number", "boolean", "array", "object", "null")
+_MAX_DEPTH = 48
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """One difference between two schemas, at ``where`` (property names, "[]" for items ...)."""
+
+    where: tuple[str, ...]
+    what: str
+    effect: str
+    detail: str | None = None
+
+    def row(self, mode: str) -> tuple[str, bool, str]:
+        """(change, breaking, detail) for an input (what clients send) or output (what they read) schema."""
+        place = _place(self.where)
+        what = (_OUTPUT_WORDS if mode == "output" else {}).get(self.effect) or _WORDS.get(self.effect) or self.what
+        if mode == "input":
+            change = f"parameter '{place}' {what}" if place else f"input schema {what}"
+        else:
+            change = f"output schema changed: property '{place}' {what}" if place else f"output schema changed: {what}"
+        breaking = self.effect in _BREAKS[mode]
+        detail = self.detail or (_READ_ONLY if self.effect == _NEUTRAL else _DETAILS[(mode, self.effect)])
+        return change, breaking, detail
+
+
+def _place(where: tuple[str, ...]) -> str:
+    text = ""
+    for part in where:
+        text += part if part.startswith("[") else (f".{part}" if text else part)
+    return text
+
+
+class _SchemaDiff:
+    """Compares two JSON Schemas, each with its own root (for ``$ref``), and lists what differs."""
+
+    def __init__(self, old: Any, new: Any) -> None:
+        self.roots = (old, new)
+        self.found: list[_Finding] = []
+        self.same_roots = old == new  # then equal parts mean the same even where they hold a $ref
+
+    def same(self, old: Any, new: Any) -> bool:
+        """Equal, and meaning the same: a $ref points into each schema's own root, which may differ."""
+        return old == new and (self.same_roots or not _mentions_ref(old))
+
+    def run(self) -> list[_Finding]:
+        self.compare(self.roots[0], self.roots[1], (), (frozenset(), frozenset()), 0)
+        return self.found
+
+    def note(self, where: tuple[str, ...], what: str, effect: str, detail: str | None = None) -> None:
+        self.found.append(_Finding(where, what, effect, detail))
+
+    def compare(self, old: Any, new: Any, where: tuple[str, ...], seen: tuple[frozenset[str], frozenset[str]],
+                depth: int) -> None:
+        old, seen_old = _normal(old, self.roots[0], seen[0])
+        new, seen_new = _normal(new, self.roots[1], seen[1])
+        if self.same(old, new) or depth > _MAX_DEPTH:
+            return
+        seen = (seen_old, seen_new)
+        if ("const" in old) != ("const" in new) and ("enum" in old or "enum" in new):
+            old, new = _const_as_enum(old), _const_as_enum(new)  # one value against a list: compare as lists
+        null_changed = self._type(old, new, where)
+        self._enum(old, new, where, null_changed)
+        self._const(old, new, where)
+        self._bounds(old, new, where)
+        self._multiple(old, new, where)
+        for key in ("pattern", "format"):
+            self._text_rule(key, old.get(key), new.get(key), where)
+        if old.get("uniqueItems") != new.get("uniqueItems"):
+            self.note(where, "items must now be unique" if new.get("uniqueItems") else "items no longer unique",
+                      _NARROWED if new.get("uniqueItems") else _WIDENED)
+        self._object(old, new, where, seen, depth)
+        self._array(old, new, where, seen, depth)
+        self._branches(old, new, where, seen, depth)
+        for key in _ANNOTATIONS:
+            if old.get(key, _MISSING) != new.get(key, _MISSING):
+                self._annotation(key, old.get(key, _MISSING), new.get(key, _MISSING), where)
+        for key in sorted((set(old) | set(new)) - _HANDLED):
+            if old.get(key) != new.get(key):
+                self.note(where, f"keyword '{key}' changed (not analysed)", _CHANGED,
+                          f"mcpnb does not analyse '{key}'; check by hand what the change does to existing clients.")
+
+    def _type(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...]) -> bool:
+        """Notes a change of the type set; whether null's place in it changed."""
+        a, b = _types(old), _types(new)
+        if a == b:
+            return False
+        lost, gained = _uncovered(a, b), _uncovered(b, a)
+        if not lost and not gained:
+            return False
+        effect = _CHANGED if lost and gained else _NARROWED if lost else _WIDENED
+        word = {_CHANGED: "changed", _NARROWED: "narrowed", _WIDENED: "widened"}[effect]
+        self.note(where, f"type {word}: {_type_text(a)} -> {_type_text(b)}", effect)
+        return ("null" in (a or ())) != ("null" in (b or ()))
+
+    def _enum(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...], null_changed: bool) -> None:
+        a, b = old.get("enum"), new.get("enum")
+        if a == b:
+            return
+        if not isinstance(a, list) or not isinstance(b, list):
+            if isinstance(b, list):
+                self.note(where, "enum added: only " + ", ".join(_show(v) for v in b), _NARROWED)
+            elif isinstance(a, list):
+                self.note(where, "enum removed: any value of its type", _WIDENED)
+            return
+        keys_a, keys_b = {_canon(v) for v in a}, {_canon(v) for v in b}
+        skip = {_canon(None)} if null_changed else set()
+        removed = [v for v in a if _canon(v) not in keys_b and _canon(v) not in skip]
+        added = [v for v in b if _canon(v) not in keys_a and _canon(v) not in skip]
+        if removed:
+            self.note(where, "enum values removed: " + ", ".join(_show(v) for v in removed), _NARROWED)
+        if added:
+            self.note(where, "enum values added: " + ", ".join(_show(v) for v in added), _WIDENED)
+
+    def _const(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...]) -> None:
+        if "const" not in old and "const" not in new or old.get("const") == new.get("const"):
+            return
+        if "const" not in old:
+            self.note(where, f"const added: {_show(new['const'])}", _NARROWED)
+        elif "const" not in new:
+            self.note(where, f"const removed (was {_show(old['const'])})", _WIDENED)
+        else:
+            self.note(where, f"const changed: {_show(old['const'])} -> {_show(new['const'])}", _CHANGED)
+
+    def _bounds(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...]) -> None:
+        for key in (*_LOWER, *_UPPER):
+            a, b = old.get(key), new.get(key)
+            if a == b:
+                continue
+            lower = key in _LOWER
+            if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in (a, b)):
+                self.note(where, f"{key} changed: {_show(a)} -> {_show(b)}", _CHANGED)
+            elif a is None:
+                self.note(where, f"{key} added: {_show(b)}", _NARROWED)
+            elif b is None:
+                self.note(where, f"{key} removed (was {_show(a)})", _WIDENED)
+            elif (b > a) == lower:
+                self.note(where, f"{key} {'raised' if lower else 'lowered'}: {_show(a)} -> {_show(b)}", _NARROWED)
+            else:
+                self.note(where, f"{key} {'lowered' if lower else 'raised'}: {_show(a)} -> {_show(b)}", _WIDENED)
+
+    def _multiple(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...]) -> None:
+        a, b = old.get("multipleOf"), new.get("multipleOf")
+        if a == b:
+            return
+        if a is None:
+            self.note(where, f"multipleOf added: {_show(b)}", _NARROWED)
+        elif b is None:
+            self.note(where, f"multipleOf removed (was {_show(a)})", _WIDENED)
+        else:
+            effect = _WIDENED if _divides(b, a) else _NARROWED if _divides(a, b) else _CHANGED
+            self.note(where, f"multipleOf changed: {_show(a)} -> {_show(b)}", effect)
+
+    def _text_rule(self, key: str, a: Any, b: Any, where: tuple[str, ...]) -> None:
+        if a == b:
+            return
+        if a is None:
+            self.note(where, f"{key} added: {_show(b)}", _NARROWED)
+        elif b is None:
+            self.note(where, f"{key} removed (was {_show(a)})", _WIDENED)
+        else:
+            self.note(where, f"{key} changed: {_show(a)} -> {_show(b)}", _CHANGED)
+
+    def _object(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...],
+                seen: tuple[frozenset[str], frozenset[str]], depth: int) -> None:
+        props_a, props_b = old.get("properties") or {}, new.get("properties") or {}
+        required_a, required_b = set(old.get("required") or ()), set(new.get("required") or ())
+        names = [*props_a, *(n for n in props_b if n not in props_a)]
+        names += sorted((required_a | required_b) - set(names))
+        for name in names:
+            here = (*where, name)
+            had, has = name in props_a or name in required_a, name in props_b or name in required_b
+            if had and not has:
+                self.note(here, "removed", _REMOVED)
+            elif has and not had:
+                self.note(here, "added", _ADDED_REQUIRED if name in required_b else _ADDED_OPTIONAL)
+            else:
+                if name in required_b and name not in required_a:
+                    self.note(here, "now required", _NOW_REQUIRED)
+                elif name in required_a and name not in required_b:
+                    self.note(here, "now optional", _NOW_OPTIONAL)
+                self.compare(props_a.get(name, {}), props_b.get(name, {}), here, seen, depth + 1)
+        self._additional(old.get("additionalProperties"), new.get("additionalProperties"), where, seen, depth)
+
+    def _additional(self, a: Any, b: Any, where: tuple[str, ...], seen: tuple[frozenset[str], frozenset[str]],
+                    depth: int) -> None:
+        """additionalProperties: open (absent or true), a schema, or closed (false)."""
+        open_a, open_b = a is None or a is True, b is None or b is True
+        if isinstance(a, dict) and isinstance(b, dict):
+            self.compare(a, b, (*where, "*"), seen, depth + 1)
+            return
+        if a == b or (open_a and open_b):
+            return
+        rank_a, rank_b = (2 if open_a else 0 if a is False else 1), (2 if open_b else 0 if b is False else 1)
+        what = "other properties" if where else "undeclared parameters"
+        if rank_b < rank_a:
+            self.note(where, f"no longer accepts {what}" if b is False else f"{what} now limited by a schema", _CLOSED)
+        else:
+            self.note(where, f"now accepts {what}" + ("" if open_b else " that match a schema"), _OPENED)
+
+    def _array(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...],
+               seen: tuple[frozenset[str], frozenset[str]], depth: int) -> None:
+        items_a, items_b = old.get("items"), new.get("items")
+        tuple_a = old.get("prefixItems", items_a if isinstance(items_a, list) else None)
+        tuple_b = new.get("prefixItems", items_b if isinstance(items_b, list) else None)
+        if isinstance(tuple_a, list) or isinstance(tuple_b, list):
+            tuple_a, tuple_b = tuple_a or [], tuple_b or []
+            for number in range(max(len(tuple_a), len(tuple_b))):
+                self.compare(tuple_a[number] if number < len(tuple_a) else {},
+                             tuple_b[number] if number < len(tuple_b) else {}, (*where, f"[{number}]"), seen,
+                             depth + 1)
+        items_a = None if isinstance(items_a, list) else items_a
+        items_b = None if isinstance(items_b, list) else items_b
+        if items_a is not None or items_b is not None:
+            self.compare({} if items_a is None else items_a, {} if items_b is None else items_b, (*where, "[]"),
+                         seen, depth + 1)
+
+    def _branches(self, old: dict[str, Any], new: dict[str, Any], where: tuple[str, ...],
+                  seen: tuple[frozenset[str], frozenset[str]], depth: int) -> None:
+        for key in ("anyOf", "oneOf", "allOf"):
+            a, b = old.get(key), new.get(key)
+            if self.same(a, b):
+                continue
+            if isinstance(a, list) and isinstance(b, list):
+                keys_a, keys_b = [_canon(x) for x in a], [_canon(x) for x in b]
+                if len(a) == len(b):
+                    for number, (x, y) in enumerate(zip(a, b)):
+                        self.compare(x, y, (*where, f"{key}[{number}]"), seen, depth + 1)
+                    continue
+                grown, shrunk = set(keys_a) <= set(keys_b), set(keys_b) <= set(keys_a)
+                if grown or shrunk:
+                    wider = grown != (key == "allOf")
+                    self.note(where, f"{key} option {'added' if grown else 'removed'}",
+                              _WIDENED if wider else _NARROWED)
+                    continue
+            self.note(where, f"keyword '{key}' changed (not analysed)", _CHANGED,
+                      f"mcpnb does not analyse this '{key}' change; check by hand what it does to existing clients.")
+
+    def _annotation(self, key: str, a: Any, b: Any, where: tuple[str, ...]) -> None:
+        if key == "default" and where:
+            what = (f"default added: {_show(b)}" if a is _MISSING else "default removed" if b is _MISSING
+                    else f"default changed: {_show(a)} -> {_show(b)}")
+            now, was = (_show(v) if v is not _MISSING else "no default" for v in (b, a))
+            self.note(where, what, _NEUTRAL, f"Calls that leave it out now get {now} instead of {was}.")
+        elif key in ("title", "description", "$comment"):
+            a, b = (None if v is _MISSING else v for v in (a, b))
+            self.note(where, f"{key} changed", _NEUTRAL, f"{_was_now(a, b)} {_READ_ONLY}")
+        else:
+            a, b = ("none" if v is _MISSING else _show(v) for v in (a, b))
+            self.note(where, f"{key} changed: {a} -> {b}", _NEUTRAL)
+
+
+def _normal(schema: Any, root: Any, seen: frozenset[str]) -> tuple[dict[str, Any], frozenset[str]]:
+    """A schema as compared: local $refs resolved, nullable unions read as null in the type, bare-type unions
+    as a type list. ``seen`` holds the refs followed on the way here (a recursive one is left as it is)."""
+    if schema is True or schema is None:
+        return {}, seen
+    if schema is False:
+        return {"not": {}}, seen
+    if not isinstance(schema, dict):
+        return {"$invalid": schema}, seen
+    for _ in range(_MAX_DEPTH):
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#") or ref in seen:
+            break
+        target = _pointer(root, ref[1:])
+        if not isinstance(target, dict):
+            break
+        seen = seen | {ref}
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    schema = dict(schema)
+    if schema.pop("nullable", None) is True:
+        schema = _with_null(schema)
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if not isinstance(branches, list) or not branches:
+            continue
+        resolved = [_normal(branch, root, seen)[0] for branch in branches]
+        bare = [set(b) <= {"type", *_ANNOTATIONS} and "type" in b for b in resolved]
+        nulls = [i for i, b in enumerate(resolved) if bare[i] and _types(b) == {"null"}]
+        others = [b for i, b in enumerate(resolved) if i not in nulls]
+        outer = {k: v for k, v in schema.items() if k != key}
+        if nulls and len(others) == 1:
+            schema = _with_null({**others[0], **outer})
+        elif all(bare) and "type" not in outer:
+            names = set().union(*(_types(b) or set() for b in resolved))
+            schema = {**outer, "type": [t for t in _TYPE_ORDER if t in names] + sorted(names - set(_TYPE_ORDER))}
+        else:
+            schema = {**outer, key: resolved}
+    return schema, seen
+
+
+def _const_as_enum(schema: dict[str, Any]) -> dict[str, Any]:
+    if "const" not in schema or "enum" in schema:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "const"}
+    return {**rest, "enum": [schema["const"]]}
+
+
+def _mentions_ref(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "$ref" in value or any(_mentions_ref(v) for v in value.values())
+    return isinstance(value, list) and any(_mentions_ref(v) for v in value)
+
+
+def _with_null(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(schema)
+    types = _types(schema)
+    if types is not None:
+        schema["type"] = [t for t in _TYPE_ORDER if t in types | {"null"}] + sorted(types - set(_TYPE_ORDER))
+    if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
+        schema["enum"] = [*schema["enum"], None]
+    if "const" in schema:
+        schema["enum"] = [schema.pop("const"), None]
+    return schema
+
+
+def _pointer(root: Any, pointer: str) -> Any:
+    """The part of ``root`` at a JSON Pointer ("" is the whole), or None."""
+    node = root
+    for part in pointer.split("/")[1:] if pointer else []:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _types(schema: dict[str, Any]) -> set[str] | None:
+    """The schema's type set; None when it has none (every type is accepted)."""
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    if isinstance(declared, list):
+        return {t for t in declared if isinstance(t, str)}
+    return None
+
+
+def _uncovered(a: set[str] | None, b: set[str] | None) -> set[str]:
+    """The types of ``a`` that ``b`` does not accept (integer is within number; None accepts all)."""
+    if b is None:
+        return set()
+    if a is None:
+        return {"any"}
+    return {t for t in a if t not in b and not (t == "integer" and "number" in b)}
+
+
+def _type_text(types: set[str] | None) -> str:
+    if types is None:
+        return "any"
+    return "|".join([t for t in _TYPE_ORDER if t in types] + sorted(types - set(_TYPE_ORDER)))
+
+
+def _divides(a: Any, b: Any) -> bool:
+    """Whether every multiple of ``b`` is a multiple of ``a`` (``b / a`` is a whole number)."""
+    try:
+        ratio = b / a
+    except (TypeError, ZeroDivisionError):
+        return False
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+# -- resources, templates, prompts ------------------------------------------------------
+
+
+def _resource_rows(kind: str, key: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[_Row]:
+    """Matched by URI (or URI template); a removed and an added one of the same name are one that moved."""
+    before, after = {r[key]: r for r in old}, {r[key]: r for r in new}
+    removed = [u for u in before if u not in after]
+    added = [u for u in after if u not in before]
+    moved: dict[str, str] = {}
+    by_name = {after[u].get("name"): u for u in added}
+    for u in removed:
+        other = by_name.get(before[u].get("name"))
+        if other is not None and other not in moved.values() and \
+                sum(before[r].get("name") == before[u].get("name") for r in removed) == 1:
+            moved[u] = other
+    rows: list[_Row] = []
+    what = "URI template" if kind == "template" else "URI"
+    for u in removed:
+        if u in moved:
+            change = f"{what} changed: {_show(u)} -> {_show(moved[u])}{_variables(kind, u, moved[u])}"
+            rows.append(_Row(kind, u, change, True, f"Clients that read {_show(u)} now get an error; the {kind} is at "
+                                   f"{_show(moved[u])}."))
+            rows += _item_changes(kind, u, before[u], after[moved[u]])
+        else:
+            reads = "fill it in" if kind == "template" else "read it"
+            rows.append(_Row(kind, u, "removed", True, f"Clients that {reads} now get an error."))
+    rows += [_Row(kind, u, "added", False, f"A new {kind}; existing clients are unaffected.")
+             for u in added if u not in moved.values()]
+    for u in before:
+        if u in after:
+            rows += _item_changes(kind, u, before[u], after[u])
+    return rows
+
+
+def _variables(kind: str, old: str, new: str) -> str:
+    if kind != "template":
+        return ""
+    a, b = _template_variables(old), _template_variables(new)
+    return "" if a == b else f" (variables {{{', '.join(a)}}} -> {{{', '.join(b)}}})"
+
+
+def _template_variables(template: str) -> list[str]:
+    from mcp.shared.uri_template import UriTemplate
+
+    try:
+        return list(UriTemplate.parse(template).variable_names)
+    except Exception:  # the SDK refuses a malformed template; its braces still name the variables
+        return re.findall(r"[A-Za-z0-9_.%]+", " ".join(re.findall(r"\{([^}]*)\}", template)))
+
+
+def _item_changes(kind: str, name: str, old: dict[str, Any], new: dict[str, Any]) -> list[_Row]:
+    """Fields every resource, template and prompt has: name, title, description, mime type, icons, annotations."""
+    rows: list[_Row] = []
+    for field in ("name", "title", "description"):
+        if old.get(field) != new.get(field):
+            rows.append(_Row(kind, name, f"{field} changed", False, f"{_was_now(old.get(field), new.get(field))} "
+                                                                     f"{_READ_ONLY}"))
+    a, b = old.get("mimeType"), new.get("mimeType")
+    if a != b:
+        if a is None:
+            rows.append(_Row(kind, name, f"mime type declared: {_show(b)}", False,
+                             "Clients learn what it holds; nothing they did before changes."))
+        else:
+            rows.append(_Row(kind, name, f"mime type changed: {_show(a)} -> {_show(b) if b else 'none'}", True,
+                             "Clients that parse its contents as before may fail."))
+    notes_a = {k: v for k, v in (old.get("annotations") or {}).items() if k != "lastModified"}
+    notes_b = {k: v for k, v in (new.get("annotations") or {}).items() if k != "lastModified"}
+    for field, a_value, b_value in (("annotations", notes_a, notes_b), ("icons", old.get("icons"), new.get("icons")),
+                                    ("_meta", old.get("_meta"), new.get("_meta"))):
+        if a_value != b_value:
+            rows.append(_Row(kind, name, f"{field} changed", False,
+                             f"{_was_now(a_value, b_value)} Hosts may show or rank it differently."))
+    return rows
+
+
+def _prompt_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[_Row]:
+    before, after = {p["name"]: p for p in old}, {p["name"]: p for p in new}
+    rows = [_Row("prompt", n, "removed", True, f"Clients that render '{n}' now get an error.")
+            for n in before if n not in after]
+    rows += [_Row("prompt", n, "added", False, "A new prompt; existing clients are unaffected.")
+             for n in after if n not in before]
+    for name in before:
+        if name not in after:
+            continue
+        rows += _item_changes("prompt", name, before[name], after[name])
+        args_a = {a["name"]: a for a in before[name].get("arguments") or () if isinstance(a, dict) and "name" in a}
+        args_b = {a["name"]: a for a in after[name].get("arguments") or () if isinstance(a, dict) and "name" in a}
+        for arg in [*args_a, *(n for n in args_b if n not in args_a)]:
+            rows += [_Row("prompt", name, f"argument '{arg}' {change}", breaking, detail)
+                     for change, breaking, detail in _argument_changes(args_a.get(arg), args_b.get(arg))]
+    return rows
+
+
+def _argument_changes(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[tuple[str, bool, str]]:
+    """(change, breaking, detail) for one prompt argument, before and after (None: not there)."""
+    if b is None:
+        return [("removed", True, "Clients that still pass it are refused by clients that check arguments "
+                                  "(mcpnb among them), or the value is ignored.")]
+    required = bool(b.get("required"))
+    if a is None:
+        return [("added, required", True, "Existing clients leave it out and will be refused.") if required
+                else ("added, optional", False, "Existing clients still work.")]
+    found = []
+    if bool(a.get("required")) != required:
+        found.append(("now required", True, "Clients that leave it out will be refused.") if required
+                     else ("now optional", False, "Existing clients still work."))
+    for field in ("title", "description"):
+        if a.get(field) != b.get(field):
+            found.append((f"{field} changed", False, f"{_was_now(a.get(field), b.get(field))} {_READ_ONLY}"))
+    return found
