@@ -240,6 +240,10 @@ async def aserve(server: MCPServer | LowLevelServer, *, name: str | None = None,
             return live
         if stage.swappable and _lowlevel(server).lifespan is default_lifespan:
             await stage.swap(server)
+            current = _lowlevel(server)
+            live.session.restage(name=current.name, title=current.title, version=current.version,
+                                 instructions=current.instructions,
+                                 capabilities=stage.get_capabilities(protocol_version=live.protocol_version))
             live.session.events.record("served", f"definition {stage.version_count} on the stage")
             return live
         live.target.server = Stage(server)

@@ -18,6 +18,7 @@ Adding a protocol verb: a coroutine here, then its two lines in ``Server``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections import deque
@@ -136,6 +137,17 @@ class Session:
         level = self.options.log_level
         if level and self._info.era == "handshake" and client.server_capabilities.logging is not None:
             await _set_log_level(link, level)
+
+    def restage(self, *, name: str | None, title: str | None, version: str | None, instructions: str | None,
+                capabilities: types.ServerCapabilities) -> None:
+        """A served server's definitions were swapped in place (``mcpnb.serving``): who it says it
+        is now, without a new handshake; the listings are fetched again."""
+        if self._info is None:
+            return
+        self._info = dataclasses.replace(
+            self._info, name=name, title=title, version=version, capabilities=capabilities,
+            instructions=self.redact(instructions) if instructions else None, transport=self.target.describe())
+        self.catalog.forget()
 
     def _note_http(self, exchange: Any) -> None:
         if self._trace is not None:

@@ -32,7 +32,7 @@ def adder() -> MCPServer:
 
 
 def multiplier() -> MCPServer:
-    server = fresh_server("notes")
+    server = fresh_server("notes", version="2.0", instructions="Multiplies.")
 
     @server.tool()
     def multiply(a: int, b: int) -> int:
@@ -74,6 +74,7 @@ def test_serving_again_swaps_the_definitions_inside_the_live_connection(protocol
     assert notes.prompts.names == ["explain"]
     assert notes.call("multiply", a=3, b=4).structured == {"result": 12}
     assert "definition 2" in notes.target.describe()
+    assert (notes.info.version, notes.info.instructions) == ("2.0", "Multiplies.")  # who it says it is now
     with pytest.raises(mcpnb.NotFound):
         notes.call("add", a=1, b=1)
 
