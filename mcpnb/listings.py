@@ -21,6 +21,9 @@ from .errors import NotFound
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .export import Export
+    from .preview import Preview
+
 __all__ = ["Tool", "Resource", "ResourceTemplate", "Prompt", "Listing"]
 
 
@@ -199,6 +202,22 @@ class Listing(Generic[Item]):
         from .frames import listing_frame
 
         return listing_frame(self)
+
+    def preview(self, provider: str = "anthropic", *, count: str = "auto", model: str | None = None) -> Preview:
+        """These tools as ``provider``'s API receives them, with token counts and totals (``mcpnb.preview``)."""
+        from .preview import preview
+
+        return preview(self, provider, count=count, model=model)
+
+    def export(self, provider: str, *, strict: bool = True) -> Export:
+        """These tools as ``provider``'s API takes them ("anthropic", "openai", "openai-responses", "gemini"),
+        with what the conversion changed (``mcpnb.export``)."""
+        from .errors import ConfigError
+        from .export import export_tools
+
+        if self.kind != "tool":
+            raise ConfigError(f"An export holds tools, not {self.kind}s.", hint="use server.tools.export(...).")
+        return export_tools(self, provider, strict=strict)
 
     def _repr_html_(self) -> str:
         from . import render

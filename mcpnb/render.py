@@ -23,7 +23,8 @@ import mcp_types as types
 import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
-           "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling"]
+           "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
+           "export"]
 
 MAX_TEXT = 4000  # characters of one text block shown
 MAX_ROWS = 50  # table rows shown
@@ -358,3 +359,107 @@ def _sign_in_steps(srv: Any) -> str:
     head = "<tr><th>#</th><th>step</th><th>exchange</th><th class='ms'>time</th></tr>"
     return (f"<div class='head'>sign-in steps (server.trace, kind 'http')</div>"
             f"<table class='steps'>{head}{''.join(rows)}</table>")
+
+
+_PREVIEW_STYLE = (
+    # A grid, not a table: an opened definition takes the whole width under its row (in a table cell it
+    # had a third of it at 900 px). line-height: an ipywidgets HTML widget sets 28 px, which spread lines.
+    "<style>.mcpnb .tokens{line-height:1.4;max-width:900px}"
+    ".mcpnb .tokens .note{overflow-wrap:anywhere}"  # the tokenizer's file path and hash: long unbroken words
+    ".mcpnb .tokens .row,.mcpnb .tokens summary{display:grid;grid-template-columns:1.1em minmax(0,1fr) "
+    "max-content minmax(70px,160px);column-gap:8px;align-items:baseline;padding:3px 0;"
+    "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".mcpnb .tokens summary{cursor:pointer;list-style:none}"
+    ".mcpnb .tokens summary::-webkit-details-marker{display:none}"
+    ".mcpnb .tokens summary::before{content:'\\25B8';color:var(--jp-ui-font-color2,#555)}"
+    ".mcpnb .tokens details[open]>summary::before{content:'\\25BE'}"
+    ".mcpnb .tokens .row.top{font-weight:600;padding-top:0}"
+    ".mcpnb .tokens .row.total{font-weight:600;border-bottom:none}"
+    ".mcpnb .tokens .name{overflow-wrap:anywhere}"
+    ".mcpnb .tokens .n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
+    ".mcpnb .tokens .share{white-space:nowrap;display:flex;align-items:center;gap:6px}"
+    ".mcpnb .tokens .bar{flex:1 1 auto;height:9px;background:var(--jp-layout-color3,#bdbdbd);border-radius:2px;"
+    "overflow:hidden}"
+    ".mcpnb .tokens .bar>span{display:block;height:100%;background:var(--jp-brand-color1,#1976d2)}"
+    ".mcpnb .tokens .pct{min-width:2.6em;text-align:right;font-variant-numeric:tabular-nums}"
+    ".mcpnb .tokens details>div.open{padding:2px 0 6px 1.1em;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".mcpnb .tokens .changes{margin:2px 0 4px;padding-left:1.2em}"
+    ".mcpnb .tokens .caveat{border-left:3px solid var(--jp-warn-color1,#f57c00);background:var(--jp-layout-color2,#eee);"
+    "padding:4px 8px;margin:8px 0 6px}</style>")
+
+
+def preview(found: Any, *, open_tool: str | None = None) -> str:
+    """A tools preview: each tool's tokens and share as a bar, its definition (escaped JSON) to open
+    (``open_tool``'s open already), the totals, the counter and tokenizer named, and the caveat that
+    other tokenizers differ."""
+    import json
+
+    whole = found.offline_total or 1
+    rows = []
+    for exported, title, tokens in zip(found.exported, found.titles, found.tokens):
+        share = tokens / whole
+        label = f"<code>{esc(exported.tool)}</code>" + (f" {esc(title)}" if title and title != exported.tool else "")
+        changes = "".join(f"<li>{esc(change.detail)}</li>" for change in exported.changes)
+        changes = f'<div class="note">the conversion changed:</div><ul class="changes">{changes}</ul>' if changes else ""
+        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str))
+        opened = " open" if exported.tool == open_tool else ""
+        rows.append(f'<details{opened}><summary><span class="name">{label}</span><span class="n">{tokens:,}</span>'
+                    f'<span class="share"><span class="bar" aria-hidden="true"><span style="width:{share * 100:.1f}%">'
+                    f'</span></span><span class="pct">{share:.0%}</span></span></summary><div class="open">{changes}{definition}</div></details>')
+    count = len(found.exported)
+    head = (f'<div class="head">{esc(found.server)}: {count} tool{"s" if count != 1 else ""} as '
+            f"{esc(found.provider)} receives them</div>")
+    top = ('<div class="row top"><span></span><span>tool (open one for its definition)</span><span class="n">tokens'
+           "</span><span>share</span></div>")
+    totals = (f'<div class="row total"><span></span><span>this server</span><span class="n">{found.total:,}</span>'
+              f'<span></span></div><div class="row total"><span></span><span>all open servers '
+              f'({len(found.by_server)})</span><span class="n">{found.all_open_total:,}</span><span></span></div>')
+    notes = "".join(f'<div class="note">{esc(note)}</div>' for note in found.notes)
+    return _box(_PREVIEW_STYLE + '<div class="tokens">' + head + top + "".join(rows) + totals
+                + f'<div class="note">Per tool: offline count of the definition as compact JSON. '
+                  f"Totals: {esc(found.counter)}.</div>{notes}"
+                + f'<div class="caveat" role="note">{esc(found.caveat)}</div>'
+                + f'<div class="note">Tokenizer: {esc(found.tokenizer)}</div></div>')
+
+
+_EXPORT_STYLE = (
+    "<style>.mcpnb .export-tool{border-top:1px solid var(--jp-border-color2,#e0e0e0);padding:4px 0 6px;"
+    "max-width:1100px}"
+    ".mcpnb .export-tool ul{margin:2px 0 2px 0;padding-left:1.2em}"
+    ".mcpnb .export-tool li{overflow-wrap:anywhere;margin:1px 0}"
+    ".mcpnb .export-tool summary{cursor:pointer;color:var(--jp-ui-font-color2,#555);font-size:12px}"
+    ".mcpnb .export-tool .action{font-size:11px;padding:0 5px;margin-right:5px;border-radius:8px;"
+    "border:1px solid var(--jp-border-color1,#bdbdbd);color:var(--jp-ui-font-color2,#555)}"
+    ".mcpnb .export-tool .action.dropped{border-color:var(--jp-warn-color1,#f57c00)}</style>")
+_EXPORT_CHANGES_SHOWN = 12  # per tool; the rest are in Export.changes
+
+
+def export(found: Any) -> str:
+    """An export: per tool the name the model calls it by, what the conversion changed or dropped
+    (with where in the input schema), and its definition (escaped JSON) to open."""
+    import json
+
+    blocks = []
+    for exported in found.tools:
+        label = f"<code>{esc(exported.name)}</code>"
+        if exported.name != exported.tool:
+            label += f' <span class="note">MCP name</span> <code>{esc(exported.tool)}</code>'
+        items = [f'<li><span class="action {esc(c.action)}">{esc(c.action)}</span>'
+                 + (f"<code>{esc(c.path)}</code> " if c.path else "") + f"{esc(c.detail)}</li>"
+                 for c in exported.changes[:_EXPORT_CHANGES_SHOWN]]
+        more = len(exported.changes) - _EXPORT_CHANGES_SHOWN
+        if more > 0:
+            items.append(f'<li class="note">{more} more in .changes</li>')
+        changes = f"<ul>{''.join(items)}</ul>" if items else '<div class="note">goes as it is</div>'
+        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str))
+        blocks.append(f'<div class="export-tool"><b>{label}</b>{changes}'
+                      f"<details><summary>definition</summary>{definition}</details></div>")
+    count = len(found.tools)
+    changed = sum(1 for exported in found.tools if exported.changes)
+    whose = f"{esc(found.server)}: " if found.server else ""
+    mode = " (strict)" if found.strict and found.provider.startswith("openai") else ""
+    head = (f'<div class="head">{whose}{count} tool{"s" if count != 1 else ""} as {esc(found.provider)}{mode} '
+            f"takes them; the conversion changed {changed}</div>")
+    return _box(_EXPORT_STYLE + head + "".join(blocks)
+                + '<div class="note">.to_json() writes the definitions; .changes is this as a table; .names maps '
+                  "the names the model uses back to the MCP names.</div>")
