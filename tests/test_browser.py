@@ -468,8 +468,20 @@ def drive_server(explorer) -> None:
     explorer.get_by_text("capabilities").filter(visible=True).first.wait_for(timeout=30_000)
 
 
-EXPLORER_TABS = {"Tools": drive_tools, "Resources": drive_resources, "Prompts": drive_prompts,
-                 "Activity": drive_activity, "Server": drive_server}
+def drive_model_view(explorer) -> None:
+    """The tools as the model sees them: counted when the tab is shown, the tool picked in Tools opened
+    to its definition; then another provider."""
+    provider = labelled(explorer, "Provider")
+    provider.select_option(label="Anthropic (Messages API)")  # the page is kept across cases: it may show OpenAI's
+    explorer.get_by_text("as anthropic receives them").first.wait_for(timeout=30_000)
+    explorer.locator("details[open] pre").first.wait_for(timeout=30_000)  # get_lead, picked on the Tools tab
+    provider.select_option(label="OpenAI (Chat Completions)")
+    explorer.get_by_text("as openai receives them").first.wait_for(timeout=30_000)
+    explorer.get_by_text("the conversion changed").filter(visible=True).first.wait_for(timeout=30_000)
+
+
+EXPLORER_TABS = {"Tools": drive_tools, "Model's view": drive_model_view, "Resources": drive_resources,
+                 "Prompts": drive_prompts, "Activity": drive_activity, "Server": drive_server}
 
 
 def photograph(page, explorer, width: int, name: str, down_to=None) -> None:

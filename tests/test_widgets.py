@@ -79,7 +79,7 @@ def test_a_schema_form_has_a_control_per_kind_and_checks_inline():
 def test_the_explorer_lists_fills_calls_and_copies_as_code(demo_data):
     server = mcpnb.connect("demo:helpdesk")
     explorer = server.explore()
-    assert explorer.tabs.titles == ("Tools", "Resources", "Prompts", "Activity", "Server")
+    assert explorer.tabs.titles == ("Tools", "Model's view", "Resources", "Prompts", "Activity", "Server")
     tools = explorer.tools_tab
     wait_for(lambda: len(tools.choice.options) == len(server.tools))
     labels = dict((name, label) for label, name in tools.choice.options)
@@ -466,10 +466,10 @@ def test_every_input_of_the_explorer_and_the_answer_forms_has_a_label(demo_data)
     resources.template.value = "helpdesk://events/{event_id}"
     prompts.choice.value = "draft_reply"
     labels = assert_labelled(explorer.tabs.children[0]) + assert_labelled(explorer.tabs.children[1]) + \
-        assert_labelled(explorer.tabs.children[2])
+        assert_labelled(explorer.tabs.children[2]) + assert_labelled(explorer.tabs.children[3])
     for label in ("Search tools", "Tool", "Event Id", "Status", "Customer Email", "Limit", "Offset",
                   "Code for this call", "Search resources", "Resource", "Template", "event_id", "URI to read",
-                  "Prompt", "enquiry_id *", "tone"):
+                  "Prompt", "enquiry_id *", "tone", "Provider", "Count totals"):
         assert label in labels
     # Keyboard order (the page's order): the list, the fields, Call, Copy as code, then the Form/JSON switch.
     assert tools.actions.children == (tools.call_button, tools.code_button, tools.form.mode)

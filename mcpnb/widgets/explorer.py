@@ -1,8 +1,10 @@
-"""The explorer: one server inspected in a cell, in five tabs.
+"""The explorer: one server inspected in a cell, in six tabs.
 
 - Tools: search, the list with annotation badges, a form from the input
   schema, Call (each call a card with progress, Cancel and its result),
   "Copy as code" (the ``%mcp call`` line and the Python call).
+- Model's view: the tools as a provider's API receives them, with token
+  counts and totals (``mcpnb.preview``), the tool picked in Tools opened.
 - Resources: the list, Read and Follow (subscribe); templates with one field
   per variable, completion suggestions as the person types, and the URI
   expanded by RFC 6570 (the SDK's ``UriTemplate``).
@@ -19,6 +21,7 @@ Server strings reach the page only through ``render`` or as widget text.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -29,7 +32,9 @@ from mcp.shared.uri_template import UriTemplate
 from .. import render, runtime
 from ..errors import MCPNBError
 from ..events import LOG_LEVELS, severity
+from ..export import PROVIDERS
 from ..line import call_line
+from ..preview import preview
 from ..schema import check_arguments
 from ..trace import no_wire
 from .calls import CallCard
@@ -58,13 +63,15 @@ class Explorer:
         self.inbox = w.VBox([])
         self.questions: list[Any] = []
         self.tools_tab = _ToolsTab(self)
+        self.model_tab = _ModelTab(self)
         self.resources_tab = _ResourcesTab(self)
         self.prompts_tab = _PromptsTab(self)
         self.activity_tab = _ActivityTab(self)
         self.server_tab = w.HTML(value="")
-        self.tabs = w.Tab(children=[self.tools_tab.widget, self.resources_tab.widget, self.prompts_tab.widget,
-                                    self.activity_tab.widget, self.server_tab])
-        self.tabs.titles = ("Tools", "Resources", "Prompts", "Activity", "Server")
+        self.tabs = w.Tab(children=[self.tools_tab.widget, self.model_tab.widget, self.resources_tab.widget,
+                                    self.prompts_tab.widget, self.activity_tab.widget, self.server_tab])
+        self.tabs.titles = ("Tools", "Model's view", "Resources", "Prompts", "Activity", "Server")
+        self.tabs.observe(lambda _: self.model_tab.shown(), names="selected_index")  # counted when first looked at
         close = w.Button(description="Close", layout=w.Layout(width="70px"))
         close.on_click(lambda _: self.close())
         self.state = w.HTML(value="")
@@ -170,6 +177,7 @@ class Explorer:
         """Fetch the listings and the server's description again."""
         self.server_tab.value = render.server(self.server)
         self.tools_tab.load()
+        self.model_tab.load()
         self.resources_tab.load()
         self.prompts_tab.load()
         self.activity_tab.refresh()
@@ -325,6 +333,80 @@ class _ToolsTab:
         self.code.value = text
         self.code.layout.display = ""
         return text
+
+
+class _ModelTab:
+    """``server.tools.preview(provider)`` in a tab: a provider, how to count, and the preview's table,
+    with the tool picked in Tools opened to its definition. Counted when the tab is first shown (an API
+    count goes over the network), then again when the tools or the choices change."""
+
+    def __init__(self, explorer: Explorer) -> None:
+        self.explorer = explorer
+        self.seen = False
+        self.latest: Any = None  # the newest Preview shown
+        self._asked = 0  # numbers the requests: an older answer arriving late is dropped
+        self.provider = labelled(w.Dropdown, "Provider", options=_providers(), value="anthropic",
+                                 layout=w.Layout(width="auto", max_width="420px"))
+        self.count = labelled(w.Dropdown, "Count totals", options=[
+            ("auto: the API if its key is set", "auto"), ("offline: tiktoken cl100k_base", "offline"),
+            ("the provider's counting API", "api")],
+                              value="auto", layout=w.Layout(width="auto", max_width="580px"))
+        self.again = w.Button(description="Count again", icon="refresh",
+                              tooltip="fetch the tools and count them again")
+        self.state = w.Label(value="")
+        self.view = w.HTML(value="")
+        for control in (self.provider, self.count):
+            control.observe(lambda _: self.load(), names="value")
+        self.again.on_click(lambda _: self.load(refetch=True))
+        self.widget = w.VBox([self.provider, self.count, w.HBox([self.again, self.state],
+                                                                layout=w.Layout(align_items="center")), self.view])
+
+    def shown(self) -> None:
+        """The tab was picked: count now if it never was, and open the tool picked in Tools."""
+        if self.explorer.tabs.selected_index != 1:
+            return
+        if not self.seen:
+            self.seen = True
+            self.load()
+        elif self.latest is not None:
+            self._draw(self.latest)
+
+    def load(self, refetch: bool = False) -> None:
+        if not self.seen:
+            return
+        self._asked += 1
+        asked, provider, count = self._asked, self.provider.value, self.count.value
+        self.state.value = "counting ..."
+        session = self.explorer.session
+
+        async def work() -> Any:
+            if refetch:
+                session.refresh()
+            tools = await session.listing(kind="tools")
+            # Off the loop: a count may wait for a provider's API, and the other open servers'
+            # tools are fetched through the blocking API (which must not run on the loop's thread).
+            return await asyncio.to_thread(preview, tools, provider, count=count)
+
+        def done(found: Any) -> None:
+            if asked == self._asked:
+                self.latest = found
+                self._draw(found)
+
+        job = self.explorer.run(work(), done, "Counting tokens")
+        job.add_done_callback(lambda _: runtime.on_ui(lambda: self._settled(asked)))
+
+    def _settled(self, asked: int) -> None:
+        if asked == self._asked:
+            self.state.value = ""
+
+    def _draw(self, found: Any) -> None:
+        self.view.value = render.preview(found, open_tool=self.explorer.tools_tab.choice.value)
+
+
+def _providers() -> list[tuple[str, str]]:
+    names = {"anthropic": "Anthropic (Messages API)", "openai": "OpenAI (Chat Completions)",
+             "openai-responses": "OpenAI (Responses API)", "gemini": "Google Gemini"}
+    return [(names.get(p, p), p) for p in PROVIDERS]
 
 
 def _tool_label(tool: Any) -> str:

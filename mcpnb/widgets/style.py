@@ -15,6 +15,9 @@ What ipywidgets leaves to us:
   (ipywidgets' 1 px outline in ``--jp-brand-color2`` was hard to see);
 - the tabs not chosen in the theme's text colour (ipywidgets' grey was 4.4:1
   in the light theme and 4.2:1 in the dark, under WCAG's 4.5:1);
+- tabs as wide as their titles where the row is short of room, up to
+  ipywidgets' 144 px where it is not (six equal tabs cut "Model's view" and
+  "Resources" at 900 px);
 - disabled buttons that look disabled (in the dark theme a disabled primary
   button stayed bright blue at 60 % opacity and looked ready to press);
 - the "Copy as code" box wrapping its lines inside itself.
@@ -66,6 +69,8 @@ _SHEET = f"""<style>
   outline: 2px solid var(--jp-brand-color1, #1976d2) !important; outline-offset: 1px; }}
 .{ROOT} .jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab:not(.lm-mod-current) {{
   color: var(--jp-ui-font-color1, #222); }}
+.{ROOT} .jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {{
+  flex: 1 1 auto; max-width: var(--jp-widgets-horizontal-tab-width, 144px); }}
 .{ROOT} .jupyter-button:disabled, .{ROOT} .jupyter-button:disabled:hover {{
   background-color: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color3, #999);
   border: 1px dashed var(--jp-border-color1, #bdbdbd); box-shadow: none; opacity: 1; cursor: not-allowed; }}
