@@ -349,7 +349,7 @@ class _Comparison:
         if a == b or (open_a and open_b):
             return
         rank_a, rank_b = (2 if open_a else 0 if a is False else 1), (2 if open_b else 0 if b is False else 1)
-        what = "other properties" if where else "undeclared parameters"
+        what = "other properties" if where else "undeclared properties"
         if rank_b < rank_a:
             self.note(where, f"no longer accepts {what}" if b is False else f"{what} now limited by a schema", _CLOSED)
         else:

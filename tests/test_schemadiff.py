@@ -24,12 +24,12 @@ def test_the_same_edit_breaks_what_clients_send_or_what_they_read_not_both():
     assert judged(old, new, "input") == [
         ("s", "enum values added: 'c'", False),
         ("n", "now optional", False),
-        ("", "no longer accepts undeclared parameters", True),
+        ("", "no longer accepts undeclared properties", True),
     ]
     assert judged(old, new, "output") == [
         ("s", "enum values added: 'c'", True),
         ("n", "no longer required", True),
-        ("", "no longer accepts undeclared parameters", False),
+        ("", "no longer accepts undeclared properties", False),
     ]
     output = compare_schemas(old, new, "output")
     assert output[0].detail == "Clients that read the structured result may get values they do not expect."

@@ -238,7 +238,7 @@ def test_json_schema_keywords_nested_refs_annotations_resources_templates_prompt
         ("tool", "book", "parameter 'tags' maxItems added: 5", True),
         ("tool", "book", "parameter 'tags[]' maxLength added: 20", True),
         ("tool", "book", "parameter 'when' format added: 'date-time'", True),
-        ("tool", "book", "input schema no longer accepts undeclared parameters", True),
+        ("tool", "book", "input schema no longer accepts undeclared properties", True),
         ("tool", "hints", "output schema removed", True),
         ("tool", "hints", "now destructive", True),
         ("tool", "hints", "no longer idempotent", True),
