@@ -24,7 +24,7 @@ import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
-           "export"]
+           "export", "lint_findings"]
 
 MAX_TEXT = 4000  # characters of one text block shown
 MAX_ROWS = 50  # table rows shown
@@ -463,3 +463,41 @@ def export(found: Any) -> str:
     return _box(_EXPORT_STYLE + head + "".join(blocks)
                 + '<div class="note">.to_json() writes the definitions; .changes is this as a table; .names maps '
                   "the names the model uses back to the MCP names.</div>")
+
+
+_LINT_STYLE = (
+    "<style>.mcpnb table.lint{border-collapse:collapse;line-height:1.4;max-width:1100px}"
+    ".mcpnb table.lint td,.mcpnb table.lint th{text-align:left;vertical-align:top;padding:4px 10px 4px 0;"
+    "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".mcpnb table.lint .where{overflow-wrap:break-word;min-width:9em;max-width:22em}"  # breaks after each /
+    ".mcpnb table.lint .said{overflow-wrap:anywhere}"
+    ".mcpnb table.lint .fix{color:var(--jp-ui-font-color2,#555);margin-top:2px}"
+    ".mcpnb table.lint .where .note{font-style:normal;font-size:12px}"
+    ".mcpnb .badge.error{border-color:var(--jp-error-color1,#c62828)}"
+    ".mcpnb .badge.warning{border-color:var(--jp-warn-color1,#f57c00)}</style>")
+LINT_ROWS = 200  # findings shown; the DataFrame holds them all
+
+
+def lint_findings(found: Any) -> str:
+    """Lint's findings: severity, code, the tool and field, the message with its fix under it, all text whole
+    (a plain DataFrame cuts cells at 50 characters), and a line counting them."""
+    counts = found["severity"].value_counts()
+    tally = ", ".join(f"{counts.get(s, 0)} {s}{'s' if counts.get(s, 0) != 1 and s != 'info' else ''}"
+                      for s in ("error", "warning", "info"))
+    attrs = found.attrs
+    took = (f" ({len(attrs['rules'])} rules in {attrs['seconds']:.2f} s)" if "rules" in attrs and "seconds" in attrs
+            else "")
+    head = f'<div class="head">{esc(attrs.get("server", "lint"))}: {tally}{took}</div>'
+    rows = []
+    for row in found.head(LINT_ROWS).itertuples(index=False):
+        tool = f"<code>{esc(row.tool)}</code>" if isinstance(row.tool, str) else '<span class="note">the server</span>'
+        rows.append(f'<tr><td><span class="badge {esc(row.severity)}">{esc(row.severity)}</span></td>'
+                    f"<td><code>{esc(row.code)}</code></td>"
+                    f'<td class="where">{tool}<div class="note">{esc(row.field).replace("/", "/<wbr>")}</div></td>'
+                    f'<td class="said">{esc(row.message)}<div class="fix">fix: {esc(row.fix)}</div></td></tr>')
+    more = len(found) - LINT_ROWS
+    note = f'<div class="note">{more:,} more findings in the DataFrame</div>' if more > 0 else ""
+    body = (f'<table class="lint"><thead><tr><th>severity</th><th>code</th><th>tool, field</th>'
+            f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
+            if rows else '<div class="note">No findings.</div>')
+    return _box(_LINT_STYLE + head + body)

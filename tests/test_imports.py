@@ -15,14 +15,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 # The layers, from the ground up, as mcpnb/__init__.py states them.
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
-     "results", "frames", "render", "streams", "trace", "events", "tokens"},
+     "results", "frames", "render", "streams", "trace", "events", "tokens", "tokenizer", "preview",
+     "snapshot", "schemadiff", "export"},
     {"targets", "unreadable", "connection"},
     {"handlers", "progress", "login", "auth"},
     {"options"},
     {"catalog", "subscriptions", "session", "apps"},
-    {"registry", "server"},
+    {"registry", "server", "serving", "lint"},
     {"magics", "widgets"},
-    {"__init__"},
+    {"__init__", "__main__"},
 ]
 # Upward imports allowed, each inside one function: (module, function, imported module).
 LAZY_UPWARD = {
@@ -32,6 +33,7 @@ LAZY_UPWARD = {
     ("handlers", "asker", "widgets"),
     ("progress", "_make", "widgets"),
     ("login", "_make_view", "widgets"),
+    ("preview", "_other_servers", "registry"),
 }
 
 
