@@ -15,22 +15,25 @@ How the package is layered. A module imports only from the layers below
 its own, at module level; ``tests/test_imports.py`` checks this::
 
     1 ground      errors, version, runtime, masking, process, schema, fields, line,
-                  config, listings, results, frames, render, streams, trace, events, tokens
+                  config, listings, results, frames, render, streams, trace, events, tokens,
+                  tokenizer, export, preview, schemadiff, snapshot
     2 connection  targets, unreadable, connection
     3 answering   handlers, progress, login, auth
     4 options     options
     5 session     catalog, subscriptions, session, apps
-    6 server      registry, server, serving
+    6 server      registry, server, serving, lint
     7 surface     magics, widgets/*
-    8 package     this file: the public names (and %load_ext, which loads the magics lazily)
+    8 package     this file: the public names (and %load_ext, which loads the magics lazily);
+                  __main__: ``python -m mcpnb lint``
 
-Six imports go upward, each lazily inside the one function that needs it
+Seven imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
 ``Server.app`` (the frame an MCP App runs in),
 ``TraceFrame.view`` (the wire as a live sequence: ``server.trace.view()``),
 ``Answers.asker`` (the widget forms that answer a server),
-``Progress._make`` (the in-cell progress widget) and ``_Asking._make_view``
-(the in-cell sign-in widget). Type-only imports
+``Progress._make`` (the in-cell progress widget), ``_Asking._make_view``
+(the in-cell sign-in widget), and ``preview._other_servers`` (the open
+connections, for the token total of all of them). Type-only imports
 (``if TYPE_CHECKING:``) do not count. The demo servers (``mcpnb.demo``) use
 only the SDK and are imported by ``targets`` only to list their names.
 """
@@ -44,6 +47,10 @@ from .options import UNSET, ConnectOptions
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .server import Server, SignedOut, aconnect, close_all, connect, logout, servers
 from .serving import aserve, serve
+from .export import Export
+from .lint import lint
+from .preview import Preview
+from .snapshot import Snapshot, diff
 from .session import Session
 from .version import __version__
 
@@ -60,6 +67,11 @@ __all__ = [
     "aconnect",
     "serve",
     "aserve",
+    "lint",
+    "diff",
+    "Snapshot",
+    "Preview",
+    "Export",
     "servers",
     "close_all",
     "logout",
