@@ -396,7 +396,10 @@ class Link:
         if isinstance(leaf, TimeoutError):
             return RequestTimeout(f"{action} got no answer within {_seconds(timeout, self.timeout)}.")
         if _is_validation_error(leaf) or _is_schema_violation(leaf):
-            return ProtocolError(f"{action}: the server sent an invalid result: {self.redact(_first_line(leaf))}")
+            error = ProtocolError(f"{action}: the server sent an invalid result: {self.redact(_first_line(leaf))}")
+            if _is_output_violation(leaf):  # kept by the session for lint (O502)
+                error.output_violation = self.redact(_first_line(leaf))
+            return error
         if _is_network_error(leaf):
             self._lose(ConnectionLost(
                 f"{action} failed: lost the connection to {self.target.name!r} ({self.redact(_describe(leaf))}).",
@@ -670,6 +673,13 @@ def _is_schema_violation(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and (
         "structured content" in text or "Invalid schema for tool" in text or "InputRequiredResult" in text
     )
+
+
+def _is_output_violation(exc: BaseException) -> bool:
+    """The SDK refused a tool's result against its output schema (the message names the tool)."""
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("Invalid structured content returned by tool" in text
+                                              or "has an output schema but did not return structured" in text)
 
 
 def _is_network_error(exc: BaseException) -> bool:

@@ -218,7 +218,10 @@ class ServerError(MCPNBError):
 
 class ProtocolError(MCPNBError):
     """The server broke the protocol: a malformed result, a structured result
-    that does not match its output schema, the wrong era, or endless pages."""
+    that does not match its output schema, the wrong era, or endless pages.
+    ``output_violation``: for a result refused against its output schema, why."""
+
+    output_violation: str | None = None
 
 
 class ToolError(MCPNBError):

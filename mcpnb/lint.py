@@ -123,12 +123,13 @@ The thresholds, and why:
   of one server). The finding names the total and the three biggest tools.
 
 O501 and O502 look at what the connection has seen: the structured content of
-its last 200 successful calls (``server.session.seen_structured``); lint never
-calls a tool itself, so on a fresh connection they find nothing. The SDK refuses
-a result that does not match the output schema listed at the time of the call
-(the call fails with a ProtocolError), so O502 finds results that stopped
-matching when the schema changed afterwards: a narrowed output schema checked
-against the answers already seen.
+its last 200 successful calls (``server.session.seen_structured``) and the
+results the client refused (``server.session.refused_structured``: the SDK
+checks each result against the output schema listed at the time of the call,
+and the call fails with a ProtocolError); lint never calls a tool itself, so on
+a fresh connection they find nothing. O502 reports the refused results, and
+results seen that stopped matching when the schema changed afterwards (a
+narrowed output schema checked against the answers already seen).
 """
 
 from __future__ import annotations
@@ -697,7 +698,17 @@ def _structured_against_schema(ctx: Context) -> Iterator[Finding]:
     from jsonschema import exceptions, validators
 
     seen = _seen(ctx)
+    refused: dict[str, list[str]] = {}
+    for tool, why in list(ctx.server.session.refused_structured):
+        refused.setdefault(tool, []).append(why)
     for tool in ctx.tools:
+        if refused.get(tool.name):  # the client refused these results when they came
+            whys = refused[tool.name]
+            yield Finding(tool.name, "outputSchema",
+                          f"{len(whys)} result{'s' if len(whys) > 1 else ''} of its calls did not match its output "
+                          f"schema, and the client refused {'them' if len(whys) > 1 else 'it'}: {whys[0][:200]}",
+                          "Return what the schema says, or correct the schema.")
+            continue
         results = seen.get(tool.name)
         if not results or not isinstance(tool.output_schema, dict) or _schema_problem(tool.output_schema):
             continue  # nothing seen, or S305's

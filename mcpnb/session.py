@@ -36,8 +36,8 @@ from . import apps, runtime
 from .auth import Authorization, AuthStatus
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
-from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, RequestTimeout,
-                     ServerWarning)
+from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError,
+                     RequestTimeout, ServerWarning)
 from .events import Events
 from .handlers import Answers, RootsOption, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
@@ -87,8 +87,10 @@ class Session:
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
         self._unchecked: set[str] = set()  # tools whose unusable input schema was reported
-        # The structured content of recent calls, by tool: lint checks it against the output schema.
+        # The structured content of recent calls, by tool, and the results refused against the tool's output
+        # schema (why): lint checks the first against the output schema and reports the second.
         self.seen_structured: deque[tuple[str, Any]] = deque(maxlen=SEEN_RESULTS)
+        self.refused_structured: deque[tuple[str, str]] = deque(maxlen=SEEN_RESULTS)
         self.authorization: Authorization | None = None  # made once: tokens held survive a reconnect
         if options.auth is not None:
             if target.kind not in ("http", "sse"):
@@ -299,6 +301,8 @@ class Session:
         except BaseException as error:
             if bar is not None:
                 bar.finish(_ended(error), False)
+            if isinstance(error, ProtocolError) and error.output_violation:
+                self.refused_structured.append((tool, error.output_violation))
             raise
         if bar is not None:
             bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
@@ -357,6 +361,8 @@ class Session:
         except BaseException as error:
             if bar is not None:
                 bar.finish(_ended(error), False)
+            if isinstance(error, ProtocolError) and error.output_violation:
+                self.refused_structured.append((tool, error.output_violation))
             raise
         if bar is not None:
             failures = sum(isinstance(o, MCPNBError) for o in outcomes)

@@ -284,6 +284,16 @@ def test_o502_results_seen_that_no_longer_match_a_changed_output_schema():
     assert "at /total: 2.5 is not of type 'integer'" in rows[0]["message"]
 
 
+def test_o502_results_the_client_refused_against_the_output_schema():
+    output = {"type": "object", "properties": {"total": {"type": "integer"}}, "required": ["total"]}
+    server = mcpnb.connect(listing(tool("count_items", output_schema=output), structured={"total": "three"}))
+    with pytest.raises(mcpnb.ProtocolError, match="invalid result"):
+        server.call("count_items")  # the SDK checks the result against the schema and refuses it
+    rows = lint(server, select="O502").to_dict("records")
+    assert [(r["tool"], r["severity"]) for r in rows] == [("count_items", "error")]
+    assert "the client refused it" in rows[0]["message"] and "'three' is not of type 'integer'" in rows[0]["message"]
+
+
 # -- annotations and safety ---------------------------------------------------------------
 
 
