@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field
 import mcpnb
 from mcpnb.snapshot import FORMAT_VERSION, Snapshot, diff, load
 
+from .test_third_party import EVERYTHING_JS, needs_everything
+
 
 def rows(frame) -> list[tuple[str, str, str, bool]]:
     return [(row.kind, row.name, row.change, row.breaking) for row in frame.itertuples(index=False)]
@@ -357,6 +359,14 @@ def test_mcp_server_time_from_pypi_snapshots_without_its_command_or_env(tmp_path
     assert token not in text and sys.executable not in text and "mcp_server_time" not in text
     assert written.name == "mcp-time" and [t["name"] for t in written.tools] == ["convert_time", "get_current_time"]
     assert diff(written.path, server).empty
+
+
+@needs_everything
+def test_server_everything_from_npm_snapshots_and_diffs_clean_against_itself(tmp_path):
+    server = mcpnb.connect(["node", str(EVERYTHING_JS), "stdio"], name="everything")
+    written = server.snapshot(tmp_path)
+    assert len(written.tools) == len(server.tools) > 5 and written.prompts and written.templates
+    assert diff(written.path, server).empty  # its resources, templates and prompts round-trip too
 
 
 # -- errors ------------------------------------------------------------------------------
