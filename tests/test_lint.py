@@ -527,10 +527,18 @@ def test_what_lint_opened_is_closed_when_linting_fails():
 
 @pytest.mark.parametrize("protocol", [None, "2025-11-25"])
 @pytest.mark.parametrize("name", ["helpdesk", "timesheet", "crm", "cms"])
-def test_the_demo_servers_have_no_errors(name, protocol):
-    frame = lint(f"demo:{name}", protocol=protocol)
-    assert "error" not in set(frame["severity"]), frame[frame.severity == "error"].to_dict("records")
-    assert not {"N", "A", "X", "B"} & {code[0] for code in frame["code"]}  # names, annotations, overlap, size: clean
+def test_the_demo_servers_lint_clean(name, protocol):
+    """Learners copy the demos' tool design, so every rule passes on them, warnings and info too. No finding
+    is excused: each one the rules raised on the demos was a real flaw, fixed in the demo."""
+    with mcpnb.connect(f"demo:{name}", protocol=protocol) as server:
+        called = [tool.name for tool in server.tools  # answers for O501/O502 to check; reports are slow
+                  if tool.annotations.read_only_hint and not tool.required and "delay" not in tool.parameters]
+        for tool in called:
+            server.call(tool)
+        assert len(called) >= 2 and len(server.session.seen_structured) == len(called)
+        frame = lint(server)
+    assert frame.attrs["rules"] == list(RULES)
+    assert frame.empty, frame[["code", "tool", "field", "message"]].to_dict("records")
 
 
 def test_the_time_server_from_pypi_lints_clean_of_errors():

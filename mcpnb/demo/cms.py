@@ -65,6 +65,9 @@ STATUSES = ("draft", "published", "archived")
 EDITORS = ("amira", "bogdan", "chloe", "dev", "elena", "farah", "gus")
 TONES = ("plain", "friendly", "formal", "playful")
 
+# What a parameter means, said once for every tool that takes it: a model reads descriptions, not code.
+PAGE_STATUS = "draft: not live yet; published: live; archived: off the site, kept"
+
 _TREE = {
     "about": ["team", "history", "careers", "press"],
     "products": ["analytics", "billing", "integrations", "mobile"],
@@ -298,8 +301,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
     def search_pages(
         query: str = Field("", description="words in the title or body; empty for all"),
         section: str | None = Field(None, description="a section path such as /docs/api (its subsections too)"),
-        status: Literal["draft", "published", "archived"] | None = None,
-        author: str | None = None,
+        status: Literal["draft", "published", "archived"] | None = Field(None, description=PAGE_STATUS),
+        author: str | None = Field(None, description="who wrote the page, e.g. amira"),
         updated_before: str | None = Field(None, description="ISO date: only pages last updated before it"),
         limit: int = Field(50, ge=1, le=1000),
         offset: int = Field(0, ge=0),
@@ -341,7 +344,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Create a page", annotations=CREATES)
     async def create_page(
         section: str = Field(description="a section path such as /blog/engineering"),
-        title: str = Field(min_length=3, max_length=120),
+        title: str = Field(min_length=3, max_length=120, description="3 to 120 characters"),
         body: str = Field(min_length=1, description="Markdown"),
         author: str = Field("notebook", description="who wrote it"),
         ctx: Context | None = None,
@@ -362,10 +365,10 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Save a page", annotations=CREATES)
     async def save_page(
         page_id: int,
-        title: str | None = Field(None, min_length=3, max_length=120),
+        title: str | None = Field(None, min_length=3, max_length=120, description="3 to 120 characters"),
         body: str | None = Field(None, min_length=1, description="Markdown"),
         note: str = Field("edited", description="what changed, kept with the version"),
-        author: str = "notebook",
+        author: str = Field("notebook", description="who made this edit, kept with the version"),
         ctx: Context | None = None,
     ) -> Page:
         """Save new content as the page's next version (earlier versions are kept)."""
@@ -384,7 +387,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return page(page_id)
 
     @mcp.tool(title="Publish or unpublish a page", annotations=UPDATES)
-    async def set_status(page_id: int, status: Literal["draft", "published", "archived"],
+    async def set_status(page_id: int,
+                         status: Literal["draft", "published", "archived"] = Field(description=PAGE_STATUS),
                          ctx: Context | None = None) -> Page:
         """Publish a page, take it back to draft, or archive it (the content is kept)."""
         current = page(page_id)

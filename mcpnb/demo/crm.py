@@ -85,6 +85,11 @@ SOURCES = ("website", "referral", "event", "newsletter", "outbound")
 KINDS = ("call", "email", "meeting", "demo")
 TONES = ("friendly", "formal", "brief")
 
+# What each stage means (the playbook's words), for every tool that takes one: a model reads descriptions.
+STAGE = ("new: a known need; qualified: budget, authority, need and timing checked; proposal: offer sent; "
+         "negotiation: terms discussed; won, lost: closed")
+OWNER = "a salesperson, e.g. " + ", ".join(OWNERS)
+
 _COUNTRIES = ["Portugal", "Germany", "Ireland", "Netherlands", "Norway", "Spain", "France", "Estonia", "Italy",
               "United Kingdom", "Poland", "Sweden"]
 _SYLLABLES = ["ar", "bel", "cor", "dan", "el", "fin", "gor", "hal", "is", "jun", "kel", "lor", "mar", "nor",
@@ -354,12 +359,13 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Search contacts", annotations=READ_ONLY)
     def search_contacts(
         query: str = Field("", description="words in the name, email or job title; empty for all"),
-        organisation_id: int | None = None,
+        organisation_id: int | None = Field(None, description="ids from list_organisations"),
         subscribed: bool | None = Field(None, description="only newsletter subscribers (true) or not (false)"),
         limit: int = Field(100, ge=1, le=5000),
         offset: int = Field(0, ge=0),
     ) -> ContactList:
-        """Contacts, newest first."""
+        """Contacts, newest first, found by words in their name, email or job title, filtered by organisation
+        or newsletter subscription."""
         condition, params = where_equal(("c.organisation_id", organisation_id),
                                         ("c.subscribed", None if subscribed is None else int(subscribed)))
         for word in query.split():
@@ -372,8 +378,10 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="List organisations", annotations=READ_ONLY)
     def list_organisations(
         industry: Literal["software", "retail", "manufacturing", "healthcare", "finance", "education", "logistics",
-                          "media"] | None = None,
-        country: str | None = None,
+                          "media"] | None = Field(
+            None, description="its sector: software, retail, manufacturing, healthcare, finance, education, "
+                              "logistics or media"),
+        country: str | None = Field(None, description="the country's English name, e.g. Germany"),
         limit: int = Field(100, ge=1, le=1000),
         offset: int = Field(0, ge=0),
     ) -> OrganisationList:
@@ -385,10 +393,13 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="List leads", annotations=READ_ONLY)
     def list_leads(
-        stage: Literal["new", "qualified", "proposal", "negotiation", "won", "lost"] | None = None,
-        owner: str | None = Field(None, description="a salesperson, e.g. " + ", ".join(OWNERS)),
+        stage: Literal["new", "qualified", "proposal", "negotiation", "won", "lost"] | None = Field(
+            None, description=STAGE),
+        owner: str | None = Field(None, description=OWNER),
         organisation_id: int | None = None,
-        source: Literal["website", "referral", "event", "newsletter", "outbound"] | None = None,
+        source: Literal["website", "referral", "event", "newsletter", "outbound"] | None = Field(
+            None, description="how it came in: website (a form), referral (recommended), event, newsletter "
+                              "(answered one), outbound (we reached out)"),
         created_from: str | None = Field(None, description="ISO date, inclusive"),
         limit: int = Field(100, ge=1, le=5000),
         offset: int = Field(0, ge=0),
@@ -418,7 +429,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Move a lead", annotations=UPDATES)
     async def move_lead(
         lead_id: int,
-        stage: Literal["new", "qualified", "proposal", "negotiation", "won", "lost"],
+        stage: Literal["new", "qualified", "proposal", "negotiation", "won", "lost"] = Field(description=STAGE),
         ctx: Context | None = None,
     ) -> Lead:
         """Move a lead to a pipeline stage (won and lost close it); moving it where it is changes nothing."""
@@ -449,8 +460,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Log a sales activity", annotations=CREATES)
     async def log_activity(
         lead_id: int,
-        kind: Literal["call", "email", "meeting", "demo"],
-        notes: str = Field(min_length=3),
+        kind: Literal["call", "email", "meeting", "demo"] = Field(
+            description="call (phone), email, meeting (in person or video) or demo (of the product)"),
+        notes: str = Field(min_length=3, description="what happened, 3 characters or more"),
         owner: str = Field("notebook", description="who did it"),
         ctx: Context | None = None,
     ) -> Activity:
@@ -467,11 +479,11 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="Create a contact", annotations=CREATES)
     async def create_contact(
-        name: str = Field(min_length=2),
-        email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$"),
-        job_title: str = "",
+        name: str = Field(min_length=2, description="the person's full name, 2 characters or more"),
+        email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="their email address"),
+        job_title: str = Field("", description="e.g. Head of Sales; empty if unknown"),
         organisation_id: int | None = None,
-        subscribed: bool = False,
+        subscribed: bool = Field(False, description="whether they get the newsletter (only with their consent)"),
         ctx: Context | None = None,
     ) -> Contact:
         """Add a contact, optionally to an organisation and the newsletter list."""
@@ -549,7 +561,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
     async def pipeline_report(
         created_from: str = Field(EPOCH.date().isoformat(), description="leads created from this ISO date"),
         created_to: str = Field(NOW.date().isoformat(), description="leads created up to this ISO date"),
-        owner: str | None = None,
+        owner: str | None = Field(None, description=OWNER),
         delay: float = Field(0.05, ge=0, le=10, description=DELAY),
         ctx: Context | None = None,
     ) -> PipelineReport:

@@ -77,6 +77,14 @@ STATUSES = ("open", "pending", "resolved")
 ENQUIRY_CATEGORIES = ("refund", "access", "payment", "delivery", "general")
 TEAM = ("amira", "bogdan", "chloe", "dev", "elena")
 
+# What each choice means, said once for every tool that takes it: a model reads descriptions, not code.
+EVENT_CATEGORY = "the kind of event: concert, conference, theatre, sport or workshop"
+ENQUIRY_STATUS = "open: waiting on us; pending: waiting on the customer's reply; resolved: closed"
+ENQUIRY_PRIORITY = "how soon to answer: urgent first, then high, normal, low"
+ENQUIRY_CATEGORY = ("refund, access (e-tickets, getting in), payment (charges, invoices), delivery (tickets "
+                    "or emails not received) or general")
+ASSIGNEE = "a team member, e.g. " + ", ".join(TEAM)
+
 
 class Event(BaseModel):
     id: int
@@ -309,8 +317,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Search events", annotations=READ_ONLY)
     def search_events(
         query: str = Field("", description="words in the title; empty for all"),
-        category: Literal["concert", "conference", "theatre", "sport", "workshop"] | None = None,
-        city: str | None = None,
+        category: Literal["concert", "conference", "theatre", "sport", "workshop"] | None = Field(
+            None, description=EVENT_CATEGORY),
+        city: str | None = Field(None, description="the venue's city, e.g. Lisbon"),
         starts_after: str | None = Field(None, description="ISO date, e.g. 2026-06-01"),
         starts_before: str | None = Field(None, description="ISO date"),
         limit: int = Field(50, ge=1, le=500),
@@ -354,8 +363,10 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="List orders", annotations=READ_ONLY)
     def list_orders(
         event_id: int | None = None,
-        status: Literal["paid", "refunded", "cancelled"] | None = None,
-        customer_email: str | None = None,
+        status: Literal["paid", "refunded", "cancelled"] | None = Field(
+            None, description="paid: tickets valid; refunded: money returned, tickets void; cancelled: called off "
+                              "unpaid"),
+        customer_email: str | None = Field(None, description="the buyer's exact email address"),
         limit: int = Field(100, ge=1, le=5000),
         offset: int = Field(0, ge=0),
     ) -> OrderPage:
@@ -373,10 +384,11 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="List support enquiries", annotations=READ_ONLY)
     def list_enquiries(
-        status: Literal["open", "pending", "resolved"] | None = None,
-        priority: Literal["low", "normal", "high", "urgent"] | None = None,
-        category: Literal["refund", "access", "payment", "delivery", "general"] | None = None,
-        assignee: str | None = None,
+        status: Literal["open", "pending", "resolved"] | None = Field(None, description=ENQUIRY_STATUS),
+        priority: Literal["low", "normal", "high", "urgent"] | None = Field(None, description=ENQUIRY_PRIORITY),
+        category: Literal["refund", "access", "payment", "delivery", "general"] | None = Field(
+            None, description=ENQUIRY_CATEGORY),
+        assignee: str | None = Field(None, description=ASSIGNEE),
         limit: int = Field(100, ge=1, le=5000),
         offset: int = Field(0, ge=0),
     ) -> EnquiryPage:
@@ -390,12 +402,13 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Open a support enquiry",
               annotations=CREATES)
     async def create_enquiry(
-        subject: str = Field(min_length=3, max_length=200),
-        body: str = Field(min_length=1),
-        customer_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$"),
-        category: Literal["refund", "access", "payment", "delivery", "general"] = "general",
-        priority: Literal["low", "normal", "high", "urgent"] = "normal",
-        order_id: int | None = None,
+        subject: str = Field(min_length=3, max_length=200, description="a one-line summary, 3 to 200 characters"),
+        body: str = Field(min_length=1, description="the customer's message, in their words"),
+        customer_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", description="the customer's email address"),
+        category: Literal["refund", "access", "payment", "delivery", "general"] = Field(
+            "general", description=ENQUIRY_CATEGORY),
+        priority: Literal["low", "normal", "high", "urgent"] = Field("normal", description=ENQUIRY_PRIORITY),
+        order_id: int | None = Field(None, description="the order it is about, if any"),
         ctx: Context | None = None,
     ) -> Enquiry:
         """Record a new enquiry from a customer; it starts open and unassigned."""
@@ -416,9 +429,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
               annotations=UPDATES)
     async def update_enquiry(
         enquiry_id: int,
-        status: Literal["open", "pending", "resolved"] | None = None,
-        priority: Literal["low", "normal", "high", "urgent"] | None = None,
-        assignee: str | None = Field(None, description="a team member, e.g. " + ", ".join(TEAM)),
+        status: Literal["open", "pending", "resolved"] | None = Field(None, description=ENQUIRY_STATUS),
+        priority: Literal["low", "normal", "high", "urgent"] | None = Field(None, description=ENQUIRY_PRIORITY),
+        assignee: str | None = Field(None, description=ASSIGNEE),
         ctx: Context | None = None,
     ) -> Enquiry:
         """Change an enquiry's status, priority or assignee; unchanged fields are left alone."""
@@ -449,7 +462,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
               annotations=DESTROYS)
     async def refund_order(
         order_id: int,
-        reason: str = Field(min_length=3),
+        reason: str = Field(min_length=3, description="why, for the staff (kept on the order, not sent to the "
+                                                      "customer); 3 characters or more"),
         confirmation: Annotated[ElicitationResult[RefundConfirmation], Resolve(confirm_refund)] = None,
         ctx: Context | None = None,
     ) -> Order:
@@ -518,9 +532,12 @@ def build(db: sqlite3.Connection) -> MCPServer:
         return Export(path=str(path), rows=len(found))
 
     @mcp.tool(title="Sales report", annotations=READ_ONLY)
-    async def sales_report(group_by: Literal["event", "category", "city", "month"] = "category",
-                           delay: float = Field(0.04, ge=0, le=10, description=DELAY),
-                           ctx: Context | None = None) -> SalesReport:
+    async def sales_report(
+        group_by: Literal["event", "category", "city", "month"] = Field(
+            "category", description="one row per event, event category, venue city, or month the order was placed"),
+        delay: float = Field(0.04, ge=0, le=10, description=DELAY),
+        ctx: Context | None = None,
+    ) -> SalesReport:
         """Orders, tickets, revenue and refunds, grouped; reports progress as it goes."""
         key = {"event": "e.title", "category": "e.category", "city": "v.city",
                "month": "substr(o.created_at, 1, 7)"}[group_by]

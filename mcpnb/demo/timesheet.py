@@ -83,6 +83,12 @@ _PEOPLE = [("amira", "Amira Haddad", "engineering", 40), ("bogdan", "Bogdan Ilie
            ("kai", "Kai Berg", "engineering", 40), ("lena", "Lena Vogel", "sales", 40),
            ("mo", "Mo Farouk", "engineering", 40), ("nina", "Nina Costa", "design", 40),
            ("omar", "Omar Said", "engineering", 40)]
+
+# What a parameter means, said once for every tool that takes it: a model reads descriptions, not code.
+LOGIN = "a person's login, e.g. amira"
+HOURS = "hours worked, e.g. 1.5"
+NOTE = "what was done, 3 characters or more"
+
 _NOTES = ["standup and planning", "fixed review comments", "worked on the ticket backlog", "customer call",
           "wrote tests", "deployment", "workshop preparation", "investigated a bug", "documentation",
           "sprint review", "pairing session", "performance tuning"]
@@ -295,14 +301,20 @@ def build(db: sqlite3.Connection) -> MCPServer:
             raise ToolError(f"{day} is in a locked period (locked until {locked_until()}); it cannot change.")
 
     @mcp.tool(title="List customers", annotations=READ_ONLY)
-    def list_customers(country: str | None = None) -> list[Customer]:
+    def list_customers(
+        country: str | None = Field(None, description="the country's English name, e.g. Germany"),
+    ) -> list[Customer]:
         """Every customer with its country and hourly rate."""
         condition, params = where_equal(("country", country))
         return [Customer(**r) for r in rows(f"SELECT * FROM customers WHERE {condition} ORDER BY name", *params)]
 
     @mcp.tool(title="List projects", annotations=READ_ONLY)
-    def list_projects(customer_id: int | None = None,
-                      status: Literal["active", "finished", "on hold"] | None = None) -> ProjectList:
+    def list_projects(
+        customer_id: int | None = Field(None, description="ids from list_customers"),
+        status: Literal["active", "finished", "on hold"] | None = Field(
+            None, description="active: under way; on hold: paused, time can still be logged; finished: closed to "
+                              "new time"),
+    ) -> ProjectList:
         """Projects with their budget and the hours logged so far."""
         condition, params = where_equal(("p.customer_id", customer_id), ("p.status", status))
         found = rows(f"""SELECT p.id, p.customer_id, c.name AS customer, p.name, p.budget_hours, p.status, p.billable,
@@ -315,9 +327,9 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Create a project", annotations=CREATES)
     async def create_project(
         customer_id: int,
-        name: str = Field(min_length=3, max_length=80),
-        budget_hours: float = Field(ge=0),
-        billable: bool = True,
+        name: str = Field(min_length=3, max_length=80, description="3 to 80 characters"),
+        budget_hours: float = Field(ge=0, description="hours budgeted; list_projects compares the hours logged"),
+        billable: bool = Field(True, description="whether its hours are invoiced (false for internal work)"),
         ctx: Context | None = None,
     ) -> Project:
         """Open a new, active project for a customer."""
@@ -332,12 +344,12 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="List entries", annotations=READ_ONLY)
     def list_entries(
-        login: str | None = Field(None, description="a person's login, e.g. amira"),
+        login: str | None = Field(None, description=LOGIN),
         project_id: int | None = None,
         customer_id: int | None = None,
         date_from: str | None = Field(None, description="ISO date, inclusive"),
         date_to: str | None = Field(None, description="ISO date, inclusive"),
-        billable: bool | None = None,
+        billable: bool | None = Field(None, description="only billable entries (true) or only the others (false)"),
         limit: int = Field(200, ge=1, le=5000),
         offset: int = Field(0, ge=0),
     ) -> EntryList:
@@ -361,13 +373,16 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="Log time", annotations=CREATES)
     async def log_time(
-        login: str = Field(description="whose time"),
+        login: str = Field(description=LOGIN),
         project_id: int = Field(description="see list_projects"),
         activity: Literal["Development", "Design", "Project management", "Meetings", "Testing", "Support",
-                          "Travel", "Internal", "Training", "Sales"] = "Development",
+                          "Travel", "Internal", "Training", "Sales"] = Field(
+            "Development", description="the kind of work: Development, Design, Project management, Meetings, "
+                                       "Testing or Support (billed when the project is), or Travel, Internal, "
+                                       "Training or Sales (never billed)"),
         day: str = Field(description="ISO date", pattern=r"^\d{4}-\d{2}-\d{2}$"),
-        hours: float = Field(gt=0, le=24),
-        description: str = Field(min_length=3),
+        hours: float = Field(gt=0, le=24, description=HOURS),
+        description: str = Field(min_length=3, description=NOTE),
         ctx: Context | None = None,
     ) -> Entry:
         """Record hours on a project. Calling twice records twice (not idempotent)."""
@@ -390,8 +405,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
     @mcp.tool(title="Correct an entry", annotations=UPDATES)
     async def update_entry(
         entry_id: int,
-        hours: float | None = Field(None, gt=0, le=24),
-        description: str | None = Field(None, min_length=3),
+        hours: float | None = Field(None, gt=0, le=24, description=HOURS),
+        description: str | None = Field(None, min_length=3, description=NOTE),
         project_id: int | None = None,
         ctx: Context | None = None,
     ) -> Entry:
@@ -461,7 +476,8 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="Hours report", annotations=READ_ONLY)
     async def hours_report(
-        group_by: Literal["project", "customer", "person", "activity", "week", "month"] = "customer",
+        group_by: Literal["project", "customer", "person", "activity", "week", "month"] = Field(
+            "customer", description="one row per project, customer, person, activity, week (from Monday) or month"),
         date_from: str = Field(YEAR_START.isoformat(), description="ISO date, inclusive"),
         date_to: str = Field(TODAY.isoformat(), description="ISO date, inclusive"),
         delay: float = Field(0.03, ge=0, le=10, description=DELAY),
@@ -507,7 +523,7 @@ def build(db: sqlite3.Connection) -> MCPServer:
 
     @mcp.tool(title="Summarise a week", annotations=READ_ONLY)
     async def summarise_week(
-        login: str,
+        login: str = Field(description=LOGIN),
         week: str = Field(description="ISO week, e.g. 2026-W40", pattern=r"^\d{4}-W\d{2}$"),
         reply: Annotated[types.CreateMessageResult | None, Resolve(ask_for_week_summary)] = None,
     ) -> WeekSummary:
