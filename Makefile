@@ -56,6 +56,7 @@ bench: install
 	$(PY) benchmarks/overhead.py
 	$(PY) benchmarks/frames.py
 	$(PY) benchmarks/sign_in.py
+	$(PY) benchmarks/workbench.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py
