@@ -81,6 +81,7 @@ from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import unquote
 
 from .errors import ConfigError
+from .schema import referred
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -392,16 +393,7 @@ class _Conversion:
 
     def resolve(self, ref: Any) -> dict[str, Any] | None:
         """The schema a local ``$ref`` ("#", "#/$defs/X" ...) points at, or None."""
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            return None
-        node: Any = self.root
-        for part in _ref_path(ref):
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return None
+        node = referred(self.root, ref)
         return node if isinstance(node, dict) else None
 
     # -- the top of the schema, for every provider

@@ -148,6 +148,7 @@ from . import registry, render
 from .errors import ConfigError, MCPNBError
 from .listings import Tool
 from .options import ConnectOptions
+from .schema import pointed, referred
 from .server import Server, connect
 from .targets import resolve
 
@@ -393,25 +394,11 @@ def _copied_descriptions(ctx: Context) -> Iterator[Finding]:
 # -- schemas: walking parameters ------------------------------------------------------------
 
 
-def _pointer(root: Any, pointer: str) -> Any:
-    """The node at a local JSON Pointer ("/$defs/Order"), or None."""
-    node = root
-    for part in pointer.lstrip("/").split("/") if pointer.strip("/") else []:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
 def _deref(node: Any, root: dict[str, Any], seen: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
     """``node`` with its local ``$ref`` followed (its own keywords win), and the refs followed so far."""
     while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
         ref = node["$ref"]
-        target = _pointer(root, ref[1:])
+        target = referred(root, ref)
         if ref in seen or not isinstance(target, dict):
             break
         seen = seen | {ref}
@@ -653,10 +640,10 @@ def _kept_in_words(tool: Tool, path: str) -> bool:
     ($schema, title ...), a default (export names it in the description), a minLength or minItems of 1, or a value
     the parameter's description already says ("at least 3 characters" for minLength 3)."""
     keyword = path.rpartition("/")[2]
-    value = _pointer(tool.input_schema, path)
+    value = pointed(tool.input_schema, path)
     if keyword in _SAID_ANYWAY or (keyword in ("minLength", "minItems") and value == 1):
         return True
-    node = _pointer(tool.input_schema, _owner(path))
+    node = pointed(tool.input_schema, _owner(path))
     text = node.get("description") if isinstance(node, dict) else None
     if not isinstance(text, str) or isinstance(value, (dict, list)) or value is None:
         return False

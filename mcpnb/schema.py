@@ -35,13 +35,14 @@ import json
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
-__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS"]
+__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred"]
 
 # The largest input schema that is compiled (as JSON text); compiling 5 MB took about 10 s.
 MAX_SCHEMA_CHARS = 200_000
@@ -213,3 +214,28 @@ def to_json(value: Any) -> Any:
     if callable(isoformat):
         return isoformat()
     return value
+
+
+def pointed(root: Any, pointer: str) -> Any:
+    """The part of ``root`` a JSON Pointer names (RFC 6901: "" is the whole, "/$defs/Order"), or None."""
+    return _walk(root, pointer.split("/")[1:] if pointer else [])
+
+
+def referred(root: Any, ref: Any) -> Any:
+    """The part of ``root`` a local ``$ref`` names ("#", "#/$defs/Order", percent-encoded as a URI
+    fragment), or None (for a reference to another document too)."""
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        return None
+    return _walk(root, [unquote(part) for part in ref[1:].split("/")[1:]] if ref[1:] else [])
+
+
+def _walk(node: Any, parts: list[str]) -> Any:
+    for part in parts:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .errors import ConfigError
+from .schema import referred
 
 __all__ = ["SchemaChange", "compare_schemas", "Direction", "Effect", "shown", "was_now", "WORDING_ONLY"]
 
@@ -420,7 +421,7 @@ def _normal(schema: Any, root: Any, seen: frozenset[str]) -> tuple[dict[str, Any
         ref = schema.get("$ref")
         if not isinstance(ref, str) or not ref.startswith("#") or ref in seen:
             break
-        target = _pointer(root, ref[1:])
+        target = referred(root, ref)
         if not isinstance(target, dict):
             break
         seen = seen | {ref}
@@ -470,20 +471,6 @@ def _with_null(schema: dict[str, Any]) -> dict[str, Any]:
     if "const" in schema:
         schema["enum"] = [schema.pop("const"), None]
     return schema
-
-
-def _pointer(root: Any, pointer: str) -> Any:
-    """The part of ``root`` at a JSON Pointer ("" is the whole), or None."""
-    node = root
-    for part in pointer.split("/")[1:] if pointer else []:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
 
 
 def _types(schema: dict[str, Any]) -> set[str] | None:
