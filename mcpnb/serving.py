@@ -144,18 +144,19 @@ class Stage(LowLevelServer):
         return self._current.lifespan is default_lifespan
 
     async def swap(self, new: MCPServer | LowLevelServer) -> None:
-        """Put ``new`` on the stage and tell every connected client its lists changed."""
+        """Put ``new`` on the stage and tell every connected client which of its lists changed."""
+        changed = await _changed_lists(self.current, new)
         self._stop_relaying()
         self.current, self._current = new, _lowlevel(new)
         self._stop_relaying = _relay_from(new, self.relay)
         self.version_count += 1
-        for event in (ToolsListChanged(), ResourcesListChanged(), PromptsListChanged()):
-            self.relay.deliver(event)
+        events = {"tools": ToolsListChanged(), "resources": ResourcesListChanged(), "prompts": PromptsListChanged()}
+        for kind in changed:
+            self.relay.deliver(events[kind])
         for connection, session in list(self._sessions.items()):
             try:
-                await session.send_tool_list_changed()
-                await session.send_resource_list_changed()
-                await session.send_prompt_list_changed()
+                for kind in changed:
+                    await getattr(session, _LEGACY_NOTICE[kind])()
             except Exception:  # that client has gone
                 self._sessions.pop(connection, None)
 
@@ -173,6 +174,28 @@ def _from_current(key: str) -> property:
 for _key in ("name", "version", "title", "description", "instructions", "website_url", "icons", "cache_hints",
              "lifespan", "get_tool_input_schema", "extensions"):
     setattr(Stage, _key, _from_current(_key))
+
+
+_LEGACY_NOTICE = {"tools": "send_tool_list_changed", "resources": "send_resource_list_changed",
+                  "prompts": "send_prompt_list_changed"}
+
+
+async def _changed_lists(old: MCPServer | LowLevelServer, new: MCPServer | LowLevelServer) -> list[str]:
+    """Which lists differ between two definitions: "tools", "resources" (templates too), "prompts";
+    all three when either is a low-level server (it has no way to list them outside a request)."""
+    if not (isinstance(old, MCPServer) and isinstance(new, MCPServer)):
+        return ["tools", "resources", "prompts"]
+
+    async def offer(server: MCPServer) -> dict[str, list[Any]]:
+        def dumped(items: list[Any]) -> list[Any]:
+            return [item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in items]
+
+        return {"tools": dumped(await server.list_tools()),
+                "resources": dumped(await server.list_resources()) + dumped(await server.list_resource_templates()),
+                "prompts": dumped(await server.list_prompts())}
+
+    before, after = await offer(old), await offer(new)
+    return [kind for kind in before if before[kind] != after[kind]]
 
 
 def _lowlevel(server: MCPServer | LowLevelServer) -> LowLevelServer:

@@ -47,6 +47,11 @@ def multiplier() -> MCPServer:
     return server
 
 
+def changed_lists(server: mcpnb.Server) -> list[str]:
+    activity = server.activity
+    return list(activity[activity.kind == "list changed"].summary)
+
+
 def wait_for(condition, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -70,6 +75,8 @@ def test_serving_again_swaps_the_definitions_inside_the_live_connection(protocol
     assert again is notes  # the same handle: nothing reconnected, nothing new opened
     assert list(mcpnb.servers()) == ["notes"]
     assert wait_for(lambda: "list changed" in seen)  # the client was told, the way its era says it
+    assert wait_for(lambda: len(changed_lists(notes)) == 2)
+    assert changed_lists(notes) == ["tools changed", "prompts changed"]  # those two, not the resources
     assert notes.tools.names == ["multiply"]  # and fetched the new list
     assert notes.prompts.names == ["explain"]
     assert notes.call("multiply", a=3, b=4).structured == {"result": 12}
