@@ -166,11 +166,7 @@ class Export(Sequence[dict[str, Any]]):
     @property
     def changes(self) -> pd.DataFrame:
         """Every change and drop, one row each: tool, path, action, detail."""
-        import pandas as pd
-
-        rows = [{"tool": c.tool, "path": c.path, "action": c.action, "detail": c.detail}
-                for exported in self.tools for c in exported.changes]
-        frame = pd.DataFrame(rows, columns=["tool", "path", "action", "detail"])
+        frame = changes_frame(self.tools)
         frame.attrs["mcp"] = {"server": self.server, "provider": self.provider, "strict": self.strict}
         return frame
 
@@ -187,6 +183,15 @@ class Export(Sequence[dict[str, Any]]):
         changed = sum(1 for exported in self.tools if exported.changes)
         plural = "" if len(self) == 1 else "s"
         return f"<Export of {len(self)} tool{plural} for {self.provider}: {changed} changed>"
+
+
+def changes_frame(tools: Iterable[Exported]) -> pd.DataFrame:
+    """What the conversions changed or dropped, one row each: tool, path, action, detail."""
+    from .frames import ProseFrame  # with pandas, which a script that only exports need not load
+
+    rows = [{"tool": c.tool, "path": c.path, "action": c.action, "detail": c.detail}
+            for exported in tools for c in exported.changes]
+    return ProseFrame(rows, columns=["tool", "path", "action", "detail"])
 
 
 def export_tool(tool: Tool, provider: str, *, strict: bool = True) -> Exported:

@@ -56,10 +56,25 @@ from typing import Any
 import mcp_types as types
 import pandas as pd
 
+from . import render
 from .errors import ConfigError, NotTabular
 from .schema import to_json
 
-__all__ = ["tool_frame", "resource_frame", "value_frame", "map_frame", "rows_as_arguments", "listing_frame"]
+__all__ = ["tool_frame", "resource_frame", "value_frame", "map_frame", "rows_as_arguments", "listing_frame",
+           "ProseFrame"]
+
+
+class ProseFrame(pd.DataFrame):
+    """A table of sentences (a diff's changes, an export's changes, lint's findings): a DataFrame
+    to filter, sort or save, shown in a notebook with each cell whole and left-aligned (pandas' own
+    display cuts cells at 50 characters). Filtered or sorted, it stays one."""
+
+    @property
+    def _constructor(self) -> type[ProseFrame]:
+        return type(self)
+
+    def _repr_html_(self) -> str | None:
+        return render.prose_table(self)
 
 _ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 _SCALARS = (str, int, float, bool, type(None))

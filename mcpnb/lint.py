@@ -147,6 +147,7 @@ from typing import TYPE_CHECKING, Any
 from . import registry, render
 from .errors import ConfigError, MCPNBError
 from .listings import Tool
+from .frames import ProseFrame
 from .options import ConnectOptions
 from .schema import pointed, referred
 from .server import Server, connect
@@ -727,7 +728,7 @@ def _no_annotations(ctx: Context) -> Iterator[Finding]:
         if all(value is None for value in _hints(tool).values()):
             yield Finding(tool.name, "annotations", "The tool has no annotation hints, so clients must assume the "
                           "defaults: not read-only, destructive, not idempotent, open-world.",
-                          "Set readOnlyHint, and for a tool that writes destructiveHint and idempotentHint; "
+                          "Set readOnlyHint and, for a tool that writes, destructiveHint and idempotentHint; "
                           "openWorldHint says whether it reaches outside systems.")
 
 
@@ -1034,16 +1035,12 @@ def _base_name(server: Server) -> str:
     return server.name.removesuffix(_LINT_SUFFIX)
 
 
-class Findings(pd.DataFrame):
+class Findings(ProseFrame):
     """lint's answer: a DataFrame that shows in a notebook with every message and fix whole (a plain one cuts
     cells at 50 characters); filtered or sorted, it is still one."""
 
-    @property
-    def _constructor(self) -> type[Findings]:
-        return Findings
-
     def _repr_html_(self) -> str | None:
-        if list(self.columns) != COLUMNS:  # a selection of columns is an ordinary table
+        if list(self.columns) != COLUMNS:  # a selection of columns: each cell whole, as ProseFrame shows it
             return super()._repr_html_()
         return render.lint_findings(self)
 

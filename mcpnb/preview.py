@@ -114,11 +114,9 @@ class Preview:
     @property
     def changes(self) -> pd.DataFrame:
         """What the conversion to the provider's format changed or dropped: tool, path, action, detail."""
-        import pandas as pd
+        from .export import changes_frame
 
-        rows = [{"tool": c.tool, "path": c.path, "action": c.action, "detail": c.detail}
-                for e in self.exported for c in e.changes]
-        return pd.DataFrame(rows, columns=["tool", "path", "action", "detail"])
+        return changes_frame(self.exported)
 
     def __len__(self) -> int:
         return len(self.exported)

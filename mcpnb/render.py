@@ -24,7 +24,7 @@ import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
-           "export", "lint_findings"]
+           "export", "lint_findings", "prose_table"]
 
 MAX_TEXT = 4000  # characters of one text block shown
 MAX_ROWS = 50  # table rows shown
@@ -362,30 +362,26 @@ def _sign_in_steps(srv: Any) -> str:
 
 
 _PREVIEW_STYLE = (
-    # A grid, not a table: an opened definition takes the whole width under its row (in a table cell it
-    # had a third of it at 900 px). line-height: an ipywidgets HTML widget sets 28 px, which spread lines.
+    # Colours, borders and the open mark here; the layout is inline (_GRID ...), which an untrusted
+    # notebook keeps when it drops this block. line-height: an ipywidgets HTML widget sets 28 px.
     "<style>.mcpnb .tokens{line-height:1.4;max-width:900px}"
-    ".mcpnb .tokens .note{overflow-wrap:anywhere}"  # the tokenizer's file path and hash: long unbroken words
-    ".mcpnb .tokens .row,.mcpnb .tokens summary{display:grid;grid-template-columns:1.1em minmax(0,1fr) "
-    "max-content minmax(70px,160px);column-gap:8px;align-items:baseline;padding:3px 0;"
-    "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".mcpnb .tokens .row,.mcpnb .tokens summary{border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
     ".mcpnb .tokens summary{cursor:pointer;list-style:none}"
     ".mcpnb .tokens summary::-webkit-details-marker{display:none}"
-    ".mcpnb .tokens summary::before{content:'\\25B8';color:var(--jp-ui-font-color2,#555)}"
-    ".mcpnb .tokens details[open]>summary::before{content:'\\25BE'}"
-    ".mcpnb .tokens .row.top{font-weight:600;padding-top:0}"
-    ".mcpnb .tokens .row.total{font-weight:600;border-bottom:none}"
-    ".mcpnb .tokens .name{overflow-wrap:anywhere}"
-    ".mcpnb .tokens .n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
-    ".mcpnb .tokens .share{white-space:nowrap;display:flex;align-items:center;gap:6px}"
-    ".mcpnb .tokens .bar{flex:1 1 auto;height:9px;background:var(--jp-layout-color3,#bdbdbd);border-radius:2px;"
-    "overflow:hidden}"
-    ".mcpnb .tokens .bar>span{display:block;height:100%;background:var(--jp-brand-color1,#1976d2)}"
-    ".mcpnb .tokens .pct{min-width:2.6em;text-align:right;font-variant-numeric:tabular-nums}"
-    ".mcpnb .tokens details>div.open{padding:2px 0 6px 1.1em;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
-    ".mcpnb .tokens .changes{margin:2px 0 4px;padding-left:1.2em}"
-    ".mcpnb .tokens .caveat{border-left:3px solid var(--jp-warn-color1,#f57c00);background:var(--jp-layout-color2,#eee);"
-    "padding:4px 8px;margin:8px 0 6px}</style>")
+    ".mcpnb .tokens .mark{color:var(--jp-ui-font-color2,#555);display:inline-block}"
+    ".mcpnb .tokens details[open]>summary .mark{transform:rotate(90deg)}"
+    ".mcpnb .tokens .row.total{border-bottom:none}"
+    ".mcpnb .tokens .bar{background:var(--jp-layout-color3,#bdbdbd)}"
+    ".mcpnb .tokens .bar>span{background:var(--jp-brand-color1,#1976d2)}"
+    ".mcpnb .tokens details>div.open{border-bottom:1px solid var(--jp-border-color2,#e0e0e0)}"
+    ".mcpnb .tokens .caveat{border-left:3px solid var(--jp-warn-color1,#f57c00);background:var(--jp-layout-color2,#eee)}"
+    "</style>")
+# A grid, not a table: an opened definition takes the whole width under its row (in a table cell it had
+# a third of it at 900 px).
+_GRID = ("display:grid;grid-template-columns:1.1em minmax(0,1fr) max-content minmax(70px,160px);column-gap:8px;"
+         "align-items:baseline;padding:3px 0")
+_NUMBER = "text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums"
+_WRAP = "overflow-wrap:anywhere"  # names, the tokenizer's file path and hash: long unbroken words
 
 
 def preview(found: Any, *, open_tool: str | None = None) -> str:
@@ -400,26 +396,37 @@ def preview(found: Any, *, open_tool: str | None = None) -> str:
         share = tokens / whole
         label = f"<code>{esc(exported.tool)}</code>" + (f" {esc(title)}" if title and title != exported.tool else "")
         changes = "".join(f"<li>{esc(change.detail)}</li>" for change in exported.changes)
-        changes = f'<div class="note">the conversion changed:</div><ul class="changes">{changes}</ul>' if changes else ""
+        changes = (f'<div class="note">the conversion changed:</div><ul style="margin:2px 0 4px;padding-left:1.2em">'
+                   f"{changes}</ul>" if changes else "")
         definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str))
         opened = " open" if exported.tool == open_tool else ""
-        rows.append(f'<details{opened}><summary><span class="name">{label}</span><span class="n">{tokens:,}</span>'
-                    f'<span class="share"><span class="bar" aria-hidden="true"><span style="width:{share * 100:.1f}%">'
-                    f'</span></span><span class="pct">{share:.0%}</span></span></summary><div class="open">{changes}{definition}</div></details>')
+        bar = (f'<span class="bar" aria-hidden="true" style="flex:1 1 auto;height:9px;border-radius:2px;'
+               f'overflow:hidden"><span style="display:block;height:100%;width:{share * 100:.1f}%"></span></span>')
+        rows.append(f'<details{opened}><summary style="{_GRID}"><span class="mark" aria-hidden="true">\u25b8</span>'
+                    f'<span style="{_WRAP}">{label}</span><span style="{_NUMBER}">{tokens:,}</span>'
+                    f'<span style="white-space:nowrap;display:flex;align-items:center;gap:6px">{bar}'
+                    f'<span style="min-width:2.6em;{_NUMBER}">{share:.0%}</span></span></summary>'
+                    f'<div class="open" style="padding:2px 0 6px 1.1em">{changes}{definition}</div></details>')
     count = len(found.exported)
     head = (f'<div class="head">{esc(found.server)}: {count} tool{"s" if count != 1 else ""} as '
-            f"{esc(found.provider)} receives them</div>")
-    top = ('<div class="row top"><span></span><span>tool (open one for its definition)</span><span class="n">tokens'
-           "</span><span>share</span></div>")
-    totals = (f'<div class="row total"><span></span><span>this server</span><span class="n">{found.total:,}</span>'
-              f'<span></span></div><div class="row total"><span></span><span>all open servers '
-              f'({len(found.by_server)})</span><span class="n">{found.all_open_total:,}</span><span></span></div>')
-    notes = "".join(f'<div class="note">{esc(note)}</div>' for note in found.notes)
+            f"{esc(_API_NAMES.get(found.provider, found.provider))} receives them (format: {esc(found.provider)})</div>")
+    top = (f'<div class="row" style="{_GRID};font-weight:600;padding-top:0"><span></span>'
+           f'<span>tool (open one for its definition)</span><span style="{_NUMBER}">tokens</span><span>share</span></div>')
+    total = f'<div class="row total" style="{_GRID};font-weight:600"><span></span>'
+    totals = (f'{total}<span>this server</span><span style="{_NUMBER}">{found.total:,}</span><span></span></div>'
+              f'{total}<span>all open servers ({len(found.by_server)})</span>'
+              f'<span style="{_NUMBER}">{found.all_open_total:,}</span><span></span></div>')
+    notes = "".join(f'<div class="note" style="{_WRAP}">{esc(note)}</div>' for note in found.notes)
     return _box(_PREVIEW_STYLE + '<div class="tokens">' + head + top + "".join(rows) + totals
-                + f'<div class="note">Per tool: offline count of the definition as compact JSON. '
-                  f"Totals: {esc(found.counter)}.</div>{notes}"
-                + f'<div class="caveat" role="note">{esc(found.caveat)}</div>'
-                + f'<div class="note">Tokenizer: {esc(found.tokenizer)}</div></div>')
+                + f'<div class="note" style="{_WRAP}">Each count is the definition as compact JSON, counted '
+                  f"offline; the totals: {esc(found.counter)}.</div>{notes}"
+                + f'<div class="caveat" role="note" style="padding:4px 8px;margin:8px 0 6px">{esc(found.caveat)}</div>'
+                + f'<div class="note" style="{_WRAP}">Tokenizer: {esc(found.tokenizer)}</div></div>')
+
+
+# How each export format is named for a person (the API that receives it).
+_API_NAMES = {"anthropic": "Anthropic's Messages API", "openai": "OpenAI's Chat Completions API",
+              "openai-responses": "OpenAI's Responses API", "gemini": "Gemini's API"}
 
 
 _EXPORT_STYLE = (
@@ -491,13 +498,40 @@ def lint_findings(found: Any) -> str:
     rows = []
     for row in found.head(LINT_ROWS).itertuples(index=False):
         tool = f"<code>{esc(row.tool)}</code>" if isinstance(row.tool, str) else '<span class="note">the server</span>'
-        rows.append(f'<tr><td><span class="badge {esc(row.severity)}">{esc(row.severity)}</span></td>'
-                    f"<td><code>{esc(row.code)}</code></td>"
-                    f'<td class="where">{tool}<div class="note">{esc(row.field).replace("/", "/<wbr>")}</div></td>'
-                    f'<td class="said">{esc(row.message)}<div class="fix">fix: {esc(row.fix)}</div></td></tr>')
+        rows.append(f'<tr><td style="{_LEFT}"><span class="badge {esc(row.severity)}">{esc(row.severity)}</span></td>'
+                    f'<td style="{_LEFT}"><code>{esc(row.code)}</code></td>'
+                    f'<td class="where" style="{_LEFT}">{tool}<div class="note">'
+                    f'{esc(row.field).replace("/", "/<wbr>")}</div></td>'
+                    f'<td class="said" style="{_LEFT}">{esc(row.message)}<div class="fix">fix: {esc(row.fix)}</div>'
+                    "</td></tr>")
     more = len(found) - LINT_ROWS
     note = f'<div class="note">{more:,} more findings in the DataFrame</div>' if more > 0 else ""
-    body = (f'<table class="lint"><thead><tr><th>severity</th><th>code</th><th>tool, field</th>'
-            f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
+    heads = "".join(f'<th style="{_LEFT}">{name}</th>' for name in ("severity", "code", "tool, field", "finding"))
+    body = (f'<table class="lint"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}'
             if rows else '<div class="note">No findings.</div>')
     return _box(_LINT_STYLE + head + body)
+
+
+# Laid out by inline styles: an untrusted notebook (a lesson opened from a fresh clone) drops <style>
+# blocks from saved outputs but keeps these, and JupyterLab's own table style right-aligns cells.
+_LEFT = "text-align:left;vertical-align:top;padding:3px 12px 3px 0;white-space:normal;overflow-wrap:break-word"
+PROSE_ROWS = 200  # rows shown; the DataFrame holds them all
+
+
+def prose_table(frame: pd.DataFrame) -> str:
+    """A table whose cells are sentences (diff changes, export changes, lint findings in part): each
+    cell whole, left- and top-aligned, escaped; booleans as yes/no."""
+    def cell(value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return "" if value is None or (isinstance(value, float) and value != value) else esc(value)
+
+    head = "".join(f'<th style="{_LEFT}">{esc(column)}</th>' for column in frame.columns)
+    rows = "".join("<tr>" + "".join(f'<td style="{_LEFT}">{cell(value)}</td>' for value in row) + "</tr>"
+                   for row in frame.head(PROSE_ROWS).itertuples(index=False))
+    more = len(frame) - PROSE_ROWS
+    note = f"<p>{more:,} more rows in the DataFrame</p>" if more > 0 else ""
+    if not len(frame):
+        return f"<p>No rows (columns: {esc(', '.join(map(str, frame.columns)))}).</p>"
+    return (f'<table style="border-collapse:collapse;line-height:1.4"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>{note}")

@@ -99,9 +99,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 
 from .errors import ConfigError
+from .frames import ProseFrame
 from .schemadiff import WORDING_ONLY, compare_schemas, shown, was_now
 from .version import __version__
 
@@ -314,27 +314,10 @@ class _Row:
     detail: str
 
 
-class Changes(pd.DataFrame):
+class Changes(ProseFrame):
     """What ``diff`` returns: a DataFrame (filter it, sort it, ``.to_csv()``) whose notebook display
-    shows each change and its detail whole and left-aligned, as sentences read; pandas' own would
-    cut them at 50 characters. Filtering or sorting it gives a ``Changes`` again."""
-
-    @property
-    def _constructor(self) -> type[Changes]:
-        return Changes
-
-    def _repr_html_(self) -> str | None:
-        # pandas escapes every cell (escape=True); only the frame's own CSS is added, and no colour
-        with pd.option_context("display.max_colwidth", None):
-            table = self.to_html(escape=True, index=False, classes="mcpnb-changes", justify="left",
-                                 max_rows=pd.get_option("display.max_rows"), show_dimensions=len(self) > 60)
-        return f"<style>{_CHANGES_CSS}</style>{table}"
-
-
-# JupyterLab right-aligns output tables with a rule of its own (two classes and a tag), hence the prefix.
-_CHANGES_CSS = (".jp-RenderedHTMLCommon table.mcpnb-changes, table.mcpnb-changes {table-layout: auto;}"
-                " .jp-RenderedHTMLCommon table.mcpnb-changes :is(td, th), table.mcpnb-changes :is(td, th)"
-                " {text-align: left; vertical-align: top; white-space: normal; overflow-wrap: break-word;}")
+    shows each change and its detail whole, as sentences read. Filtering or sorting it gives a
+    ``Changes`` again."""
 
 
 def diff(old: Any, new: Any) -> Changes:
