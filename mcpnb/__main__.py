@@ -113,9 +113,9 @@ def _table(found: Any, *, colour: bool, width: int) -> str:
     tally = ", ".join(f"{counts.get(s, 0)} {s}{'s' if counts.get(s, 0) != 1 and s != 'info' else ''}"
                       for s in ("error", "warning", "info"))
     attrs = found.attrs
-    lines += ["" if lines else "No findings.",
-              f"{_plain(attrs.get('server', ''))}: {tally} ({len(attrs.get('rules', []))} rules in "
-              f"{attrs.get('seconds', 0):.2f} s)"]
+    summary = (f"{_plain(attrs.get('server', ''))}: {tally} ({len(attrs.get('rules', []))} rules in "
+               f"{attrs.get('seconds', 0):.2f} s)")
+    lines += ["", summary] if lines else [summary + ": no findings"]
     return "\n".join(lines)
 
 

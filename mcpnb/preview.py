@@ -134,7 +134,7 @@ class Preview:
         lines += [f"  {e.tool:<{width}}  {n:>6,}  {n / whole:>4.0%}" + (f"  ({len(e.changes)} changed)" if e.changes
                                                                         else "")
                   for e, n in zip(self.exported, self.tokens)]
-        lines.append(f"Per tool: offline count of the definition as compact JSON. Totals: {self.counter}.")
+        lines.append(f"Each count is the definition as compact JSON, counted offline; the totals: {self.counter}.")
         lines += [f"Note: {note}" for note in self.notes]
         lines.append(self.caveat)
         return "\n".join(lines)

@@ -421,7 +421,13 @@ def preview(found: Any, *, open_tool: str | None = None) -> str:
                 + f'<div class="note" style="{_WRAP}">Each count is the definition as compact JSON, counted '
                   f"offline; the totals: {esc(found.counter)}.</div>{notes}"
                 + f'<div class="caveat" role="note" style="padding:4px 8px;margin:8px 0 6px">{esc(found.caveat)}</div>'
-                + f'<div class="note" style="{_WRAP}">Tokenizer: {esc(found.tokenizer)}</div></div>')
+                + f'<div class="note" style="{_WRAP}">Tokenizer: {_breakable(esc(found.tokenizer))}</div></div>')
+
+
+def _breakable(text: str) -> str:
+    """Long unbroken runs (a file path, a hash) given places to break: an untrusted notebook drops the
+    style that would let them wrap, and they ran off the right edge at 900 px."""
+    return re.sub(r"([^\s<>&;]{20})(?=[^\s<>&;])", r"\1<wbr>", text)  # never inside an &entity;
 
 
 # How each export format is named for a person (the API that receives it).

@@ -267,7 +267,7 @@ async def aserve(server: MCPServer | LowLevelServer, *, name: str | None = None,
             live.session.restage(name=current.name, title=current.title, version=current.version,
                                  instructions=current.instructions,
                                  capabilities=stage.get_capabilities(protocol_version=live.protocol_version))
-            live.session.events.record("served", f"definition {stage.version_count} on the stage")
+            live.session.events.record("served", f"definition {stage.version_count} swapped in place")
             return live
         live.target.server = Stage(server)
         await live.session.reconnect()
