@@ -44,8 +44,9 @@ exclusiveMinimum, exclusiveMaximum, minItems, maxItems. A ``default`` is
 dropped and named in the description (a default of null goes without a row:
 null already means "not given"); ``oneOf`` becomes ``anyOf``; ``allOf`` is
 merged; a ``$ref`` with other keywords beside it is written out in place;
-a schema with no type becomes "a string, number, boolean or null". A schema
-past the documented limits (5000 properties, 10 levels of nesting, 1000 enum
+a schema with no type becomes "a string, number, boolean or null"; a property
+whose schema is ``false`` (never to be sent) is left out (for Gemini too). A
+schema past the documented limits (5000 properties, 10 levels of nesting, 1000 enum
 values, 120,000 characters of names and values) is exported with
 ``strict: false`` instead, and the row says why.
 
@@ -55,7 +56,9 @@ nullable, enum, items, minItems, maxItems, properties, required,
 minProperties, maxProperties, minimum, maximum, minLength, maxLength, pattern,
 example, anyOf, propertyOrdering, default). Types are written upper-case;
 ``["string", "null"]`` and ``anyOf`` with null become ``nullable``; ``$ref`` is
-written out in place (a recursive one stops at the first repeat); ``oneOf``
+written out in place (a recursive one stops at the first repeat); several types
+become an ``anyOf`` of one schema per type, each with the keywords for that
+type (items in the array's, properties in the object's ...); ``oneOf``
 becomes ``anyOf``; ``const`` a one-value ``enum``; enums of numbers are dropped
 and their values named in the description (Gemini takes string enums only);
 formats other than date-time and enum (strings), float and double (numbers),
@@ -327,6 +330,17 @@ _GEMINI_FIELDS = {"type", "format", "title", "description", "nullable", "enum", 
                   "properties", "required", "minProperties", "maxProperties", "minimum", "maximum", "minLength",
                   "maxLength", "pattern", "example", "anyOf", "propertyOrdering", "default"}
 _GEMINI_FORMATS = {"STRING": ("enum", "date-time"), "NUMBER": ("float", "double"), "INTEGER": ("int32", "int64")}
+# The keywords that apply to one type only: a node with several types gives each branch its own.
+_TYPE_KEYWORDS = {
+    "string": {"minLength", "maxLength", "pattern", "contentEncoding", "contentMediaType"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+    "integer": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+    "array": {"items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains", "minContains",
+              "maxContains", "unevaluatedItems"},
+    "object": {"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+               "minProperties", "maxProperties", "dependentRequired", "dependentSchemas",
+               "unevaluatedProperties", "propertyOrdering"},
+}
 # Keywords that check a value: dropping one lets the model send what the server will refuse.
 _CHECKS = {"minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
            "exclusiveMaximum", "multipleOf", "minItems", "maxItems", "uniqueItems", "minProperties",
@@ -395,6 +409,19 @@ class _Conversion:
         change = Change(self.tool, self.provider, _pointer(path), action, detail)
         if change not in self.changes:
             self.changes.insert(len(self.changes) if at is None else at, change)
+
+    def never_sent(self, properties: dict[str, Any], required: list[str], path: Path) -> dict[str, Any]:
+        """``properties`` without those whose schema is ``false`` (no value fits: never to be sent), each noted.
+
+        Written as any other schema they would tell the model to send them; left out, it has no way to.
+        """
+        for name in [n for n, sub in properties.items() if sub is False]:
+            detail = (f"property {name!r} dropped: its schema is false, so it must never be sent; {self.who} has no "
+                      "schema that takes no value, and left out, the model is not offered it")
+            if name in required:
+                detail += " (it was required too, so the server refuses any object given here)"
+            self.note((*path, "properties", name), "dropped", detail)
+        return {n: sub for n, sub in properties.items() if sub is not False}
 
     def resolve(self, ref: Any) -> dict[str, Any] | None:
         """The schema a local ``$ref`` ("#", "#/$defs/X" ...) points at, or None."""
@@ -617,8 +644,10 @@ class _Conversion:
 
     def _close(self, node: dict[str, Any], path: Path, inlining: tuple[str, ...]) -> dict[str, Any]:
         """An object closed, every property required, the optional ones nullable."""
-        properties = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        listed = node.get("properties") if isinstance(node.get("properties"), dict) else {}
         required = [r for r in node.get("required") or [] if isinstance(r, str)]
+        properties = self.never_sent(listed, required, path)
+        required = [r for r in required if r in properties or r not in listed]
         unknown = [r for r in required if r not in properties]
         if unknown:
             self.note((*path, "required"), "dropped", f"required {_short(unknown)} dropped: no such properties, and "
@@ -759,7 +788,8 @@ class _Conversion:
                 self.note((*path, "enum"), "dropped", f"enum {_short(enum)} dropped: Gemini takes only strings in "
                                                       "an enum; the description names the values")
         if len(kinds) > 1:
-            out["anyOf"] = [*out.get("anyOf", []), *({"type": k.upper()} for k in kinds)]
+            branches, node = _by_type(node, kinds)
+            out["anyOf"] = [*out.get("anyOf", []), *(self.gem(branch, path, inlining) for branch in branches)]
             kind = None
         elif kinds:
             kind = kinds[0].upper()
@@ -778,9 +808,11 @@ class _Conversion:
             out["nullable"] = True
         out.update(self.gem_keywords(node, path, kind))
         if kind == "OBJECT" and isinstance(node.get("properties"), dict):
-            out["properties"] = {name: self.gem(sub, (*path, "properties", name), inlining)
-                                 for name, sub in node["properties"].items()}
             required = [r for r in node.get("required") or [] if isinstance(r, str)]
+            properties = self.never_sent(node["properties"], required, path)
+            required = [r for r in required if r in properties or r not in node["properties"]]
+            out["properties"] = {name: self.gem(sub, (*path, "properties", name), inlining)
+                                 for name, sub in properties.items()}
             kept = [r for r in required if r in out["properties"]]
             if len(kept) < len(required):
                 self.note((*path, "required"), "dropped", f"required {_short([r for r in required if r not in kept])} "
@@ -840,6 +872,24 @@ class _Conversion:
         self.note(path, "changed", f"{what} now takes a string, number or boolean (or null): Gemini needs a type "
                                    "on every schema")
         return {"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}, {"type": "BOOLEAN"}], "nullable": True}
+
+
+def _by_type(node: dict[str, Any], kinds: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A node of several types as one schema per type, each with the keywords that apply to it, and what is left.
+
+    Items go to the array, properties to the object, minLength to the string ...; a format to the type Gemini
+    takes it for (else to the first type it could be for, which drops it with a note).
+    """
+    branches = [{"type": kind, **{k: v for k, v in node.items() if k in _TYPE_KEYWORDS.get(kind, ())}}
+                for kind in kinds]
+    moved = {k for branch in branches for k in branch if k != "type"}
+    if "format" in node:
+        fits = [b for b in branches if node["format"] in _GEMINI_FORMATS.get(b["type"].upper(), ())]
+        fits = fits or [b for b in branches if b["type"] in ("string", "number", "integer")][:1]
+        for branch in fits:
+            branch["format"] = node["format"]
+            moved.add("format")
+    return branches, {k: v for k, v in node.items() if k not in moved}
 
 
 def _kinds_of(values: list[Any]) -> list[str]:

@@ -547,3 +547,41 @@ def test_an_export_shows_escaped_definitions_and_its_changes():
     assert repr(export) == "<Export of 7 tools for openai: 7 changed>"
     assert export.to_json().startswith('[\n  {\n    "type": "function"')
     assert export[0] == export.definitions[0] and export[-2:] == export.definitions[-2:]
+
+
+def test_each_of_several_types_keeps_its_own_keywords_for_gemini():
+    tool = made_tool("several", {"type": "object", "properties": {
+        "t": {"type": ["string", "array"], "items": {"type": "integer"}, "minLength": 2, "description": "ids"},
+        "u": {"type": ["object", "null", "array"], "properties": {"a": {"type": "string", "format": "email"}},
+              "required": ["a"], "maxItems": 3}}})
+    exported = export_tool(tool, "gemini")
+    check("gemini", exported.definition)  # no ARRAY without items, in any branch
+    properties = exported.definition["parameters"]["properties"]
+    assert properties["t"] == {"anyOf": [{"type": "STRING", "minLength": 2},
+                                         {"type": "ARRAY", "items": {"type": "INTEGER"}}], "description": "ids"}
+    assert properties["u"] == {"anyOf": [{"type": "OBJECT", "properties": {"a": {"type": "STRING"}}, "required": ["a"]},
+                                         {"type": "ARRAY", "maxItems": 3, "items": {"type": "STRING"}}],
+                               "nullable": True}
+    rows = {c.path: c.action for c in exported.changes}
+    assert rows == {"/properties/u/items": "added", "/properties/u/properties/a/format": "dropped"}
+
+
+def test_a_property_that_must_never_be_sent_is_left_out():
+    tool = made_tool("never", {"type": "object", "properties": {"x": {"type": "string"}, "y": False, "z": False},
+                               "required": ["x", "z"]})
+    strict = export_tool(tool, "openai")
+    check("openai", strict.definition)
+    assert strict.definition["function"]["parameters"] == {"type": "object", "properties": {"x": {"type": "string"}},
+                                                           "required": ["x"], "additionalProperties": False}
+    gemini = export_tool(tool, "gemini")
+    check("gemini", gemini.definition)
+    assert gemini.definition["parameters"] == {"type": "OBJECT", "properties": {"x": {"type": "STRING"}},
+                                               "required": ["x"]}
+    for exported in (strict, gemini):
+        rows = {c.path: (c.action, c.detail) for c in exported.changes}
+        assert rows["/properties/y"][0] == rows["/properties/z"][0] == "dropped"
+        assert "must never be sent" in rows["/properties/y"][1] and "any value" not in rows["/properties/y"][1]
+        assert "required" in rows["/properties/z"][1]  # z was required too: no call can pass the server's check
+        assert "/required" not in rows
+    anthropic = export_tool(tool, "anthropic")
+    assert anthropic.definition["input_schema"] == tool.input_schema and anthropic.changes == ()
