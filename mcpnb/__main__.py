@@ -86,8 +86,22 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _cannot(target: str, why: str) -> int:
-    print(f"mcpnb lint: could not lint {target}: {' '.join(_plain(why).split())}", file=sys.stderr)
+    print(f"mcpnb lint: could not lint {_shown(target)}: {' '.join(_plain(why).split())}", file=sys.stderr)
     return FAILED
+
+
+def _shown(target: str) -> str:
+    """The target as it may go into a CI log: its secrets (URL credentials and query values, env and
+    header values from a config entry) masked, as mcpnb shows a target everywhere."""
+    from .masking import Redactor
+    from .options import ConnectOptions
+    from .targets import resolve
+
+    try:
+        secrets = resolve(target, ConnectOptions()).secrets()
+    except Exception:  # a target that does not resolve carries nothing resolve() knows to be secret
+        secrets = []
+    return _plain(Redactor(secrets)(target))
 
 
 def _plain(text: Any) -> str:

@@ -64,9 +64,10 @@ def _box(body: str) -> str:
     return f'{_STYLE}<div class="mcpnb">{body}</div>'
 
 
-def _text(text: str) -> str:
+def _text(text: str, whole: str = ".text") -> str:
+    """Text shown as it is, up to MAX_TEXT characters; ``whole`` says where the rest is."""
     if len(text) > MAX_TEXT:
-        note = f'<div class="note">{len(text) - MAX_TEXT:,} more characters: the whole text is in .text</div>'
+        note = f'<div class="note">{len(text) - MAX_TEXT:,} more characters: the whole text is in {esc(whole)}</div>'
         return f"<pre>{esc(text[:MAX_TEXT])}</pre>{note}"
     return f"<pre>{esc(text)}</pre>"
 
@@ -398,7 +399,8 @@ def preview(found: Any, *, open_tool: str | None = None) -> str:
         changes = "".join(f"<li>{esc(change.detail)}</li>" for change in exported.changes)
         changes = (f'<div class="note">the conversion changed:</div><ul style="margin:2px 0 4px;padding-left:1.2em">'
                    f"{changes}</ul>" if changes else "")
-        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str))
+        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str),
+                           ".definitions")
         opened = " open" if exported.tool == open_tool else ""
         bar = (f'<span class="bar" aria-hidden="true" style="flex:1 1 auto;height:9px;border-radius:2px;'
                f'overflow:hidden"><span style="display:block;height:100%;width:{share * 100:.1f}%"></span></span>')
@@ -464,7 +466,8 @@ def export(found: Any) -> str:
         if more > 0:
             items.append(f'<li class="note">{more} more in .changes</li>')
         changes = f"<ul>{''.join(items)}</ul>" if items else '<div class="note">goes as it is</div>'
-        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str))
+        definition = _text(json.dumps(exported.definition, indent=2, ensure_ascii=False, default=str),
+                           ".definitions")
         blocks.append(f'<div class="export-tool"><b>{label}</b>{changes}'
                       f"<details><summary>definition</summary>{definition}</details></div>")
     count = len(found.tools)

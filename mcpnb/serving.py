@@ -145,7 +145,8 @@ class Stage(LowLevelServer):
 
     async def swap(self, new: MCPServer | LowLevelServer) -> None:
         """Put ``new`` on the stage and tell every connected client which of its lists changed."""
-        changed = await _changed_lists(self.current, new)
+        # The same object again: it may have grown since (a tool added to it); say every list changed.
+        changed = ["tools", "resources", "prompts"] if new is self.current else await _changed_lists(self.current, new)
         self._stop_relaying()
         self.current, self._current = new, _lowlevel(new)
         self._stop_relaying = _relay_from(new, self.relay)
@@ -259,8 +260,6 @@ async def aserve(server: MCPServer | LowLevelServer, *, name: str | None = None,
     live = registry.servers().get(label)
     stage = live.target.server if live is not None and not live.closed else None
     if isinstance(stage, Stage) and all(live.options.changes().get(k) == v for k, v in options.items()):
-        if stage.current is server:
-            return live
         if stage.swappable and _lowlevel(server).lifespan is default_lifespan:
             await stage.swap(server)
             current = _lowlevel(server)

@@ -254,6 +254,11 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
     where = Path(path).expanduser().absolute()
     remake = "take a new one with server.snapshot(path)."
     if not where.exists():
+        given = os.fspath(path)
+        if not given.endswith(".json"):  # "demo:crm", a command line, a URL: a server, not a file
+            raise ConfigError(f"No snapshot file at {where}.",
+                              hint=f"to compare a server, give it connected: mcpnb.diff(old, "
+                                   f"mcpnb.connect({given!r})); a snapshot file is written by server.snapshot(path).")
         raise ConfigError(f"No snapshot file at {where}.",
                           hint=f"server.snapshot(path) writes one; a relative path starts in {Path.cwd()}.")
     if where.is_dir():

@@ -473,10 +473,10 @@ def drive_model_view(explorer) -> None:
     to its definition; then another provider."""
     provider = labelled(explorer, "Provider")
     provider.select_option(label="Anthropic (Messages API)")  # the page is kept across cases: it may show OpenAI's
-    explorer.get_by_text("as anthropic receives them").first.wait_for(timeout=30_000)
+    explorer.get_by_text("receives them (format: anthropic)").first.wait_for(timeout=30_000)
     explorer.locator("details[open] pre").first.wait_for(timeout=30_000)  # get_lead, picked on the Tools tab
     provider.select_option(label="OpenAI (Chat Completions)")
-    explorer.get_by_text("as openai receives them").first.wait_for(timeout=30_000)
+    explorer.get_by_text("receives them (format: openai)").first.wait_for(timeout=30_000)
     explorer.get_by_text("the conversion changed").filter(visible=True).first.wait_for(timeout=30_000)
 
 

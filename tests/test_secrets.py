@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -50,3 +51,13 @@ def test_headers_and_url_credentials_never_show(caplog):
     assert TOKEN not in str(caught.value) and "eyJhbGciOiJIUzI1NiJ9" not in str(caught.value)
     assert "user:***@127.0.0.1:9" in str(caught.value)
     assert TOKEN not in caplog.text and "eyJhbGciOiJIUzI1NiJ9" not in caplog.text
+
+
+def test_the_lint_command_line_masks_the_secrets_of_its_target():
+    """What `python -m mcpnb lint` prints goes into CI logs: a URL's key is masked there too."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-m", "mcpnb", "lint", "http://127.0.0.1:9/mcp?api_key=SECRETVALUE123"],
+                         capture_output=True, text=True, timeout=90)
+    assert run.returncode == 2 and "could not lint http://127.0.0.1:9/mcp?api_key=***" in run.stderr
+    assert "SECRETVALUE123" not in run.stderr + run.stdout

@@ -114,6 +114,20 @@ def test_what_a_tool_publishes_on_its_own_server_reaches_the_client_after_a_swap
     assert wait_for(lambda: "list changed" in seen)
 
 
+def test_serving_the_same_object_again_shows_what_was_added_to_it():
+    server = adder()
+    notes = serve(server, name="notes")
+    assert notes.tools.names == ["add"]
+
+    @server.tool()
+    def subtract(a: int, b: int) -> int:
+        """Subtract b from a."""
+        return a - b
+
+    assert serve(server, name="notes") is notes
+    assert wait_for(lambda: notes.tools.names == ["add", "subtract"])
+
+
 def test_swapping_many_times_piles_nothing_up():
     notes = serve(adder(), name="notes")
     first = weakref.ref(notes.target.server.current)
