@@ -86,6 +86,8 @@ The thresholds, and why:
   omit, default, otherwise, unless, all/every/any, empty, none, not given,
   if/when not ..., left out/alone, leave.
 - N103: the name rules are mcpnb.export's (a name it must rename for a provider).
+- S305: also each local ``$ref`` that refers to nothing in the schema (a
+  ``#/$defs/...`` pointer or a ``#name`` anchor it does not have), one finding each.
 - S306: ``mcpnb.export.export_tool`` for each provider; each change whose action
   is "dropped" is a finding naming the providers that drop it, unless nothing
   is lost: keywords that mean nothing to a model ($schema, $id, $comment, title,
@@ -149,7 +151,7 @@ from .errors import ConfigError, MCPNBError
 from .listings import Tool
 from .frames import ProseFrame
 from .options import ConnectOptions
-from .schema import pointed, referred
+from .schema import dangling_references, pointed, referred
 from .server import Server, connect
 from .targets import resolve
 
@@ -380,9 +382,11 @@ def _long_description(ctx: Context) -> Iterator[Finding]:
 def _copied_descriptions(ctx: Context) -> Iterator[Finding]:
     texts = [(tool.name, _text(tool).lower()) for tool in ctx.tools]
     texts = [(name, text) for name, text in texts if len(text.split()) >= MIN_DESCRIPTION_WORDS]
+    letters = [Counter(text) for _, text in texts]
     for i, (first, one) in enumerate(texts):
-        for second, other in texts[i + 1:]:
-            if first == second:
+        for j in range(i + 1, len(texts)):
+            second, other = texts[j]
+            if first == second or not _may_be_alike(one, other, letters[i], letters[j]):
                 continue
             ratio = difflib.SequenceMatcher(None, one, other, autojunk=False).ratio()
             if ratio >= COPY_RATIO:
@@ -390,6 +394,36 @@ def _copied_descriptions(ctx: Context) -> Iterator[Finding]:
                 yield Finding(second, "description", f"Its description and {first!r}'s are {how}: "
                               "a model cannot tell from them which to use.",
                               f"Say what sets {second!r} apart from {first!r} (what it does that the other does not).")
+
+
+def _may_be_alike(one: str, other: str, one_letters: Counter[str], other_letters: Counter[str]) -> bool:
+    """Whether ``difflib``'s ratio of the two texts can reach ``COPY_RATIO``, from bounds far cheaper to get.
+
+    The ratio is 2·M / (len(one) + len(other)), M the characters in its matching blocks. Those blocks
+    are a common subsequence, so M is at most the letters the texts share, and at most their longest
+    common subsequence; each bound below is one of these, so no alike pair is skipped. Comparing every
+    pair with ``ratio()`` took over a minute for 200 tools.
+    """
+    total = len(one) + len(other)
+    if 2.0 * min(len(one), len(other)) / total < COPY_RATIO:
+        return False
+    if 2.0 * sum((one_letters & other_letters).values()) / total < COPY_RATIO:
+        return False
+    return 2.0 * _common_subsequence(one, other) / total >= COPY_RATIO
+
+
+def _common_subsequence(one: str, other: str) -> int:
+    """The length of the longest common subsequence of two texts (bit-parallel, Hyyrö 2004: one
+    big-integer step per character of ``other``)."""
+    positions: dict[str, int] = {}
+    for at, letter in enumerate(one):
+        positions[letter] = positions.get(letter, 0) | (1 << at)
+    full = (1 << len(one)) - 1
+    row = full
+    for letter in other:
+        matched = row & positions.get(letter, 0)
+        row = ((row + matched) | (row - matched)) & full
+    return len(one) - row.bit_count()
 
 
 # -- schemas: walking parameters ------------------------------------------------------------
@@ -598,6 +632,12 @@ def _invalid_schema(ctx: Context) -> Iterator[Finding]:
                               "arguments or results against it fail, and providers refuse it.",
                               "Fix it so that it passes the 2020-12 meta-schema (jsonschema's "
                               "Draft202012Validator.check_schema).")
+            for where, ref in dangling_references(schema) if isinstance(schema, dict) else ():
+                yield Finding(tool.name, f"{key}{where}/$ref",
+                              f"The {key}'s $ref {ref[:200]!r} at {where or '/'} refers to nothing in the schema: "
+                              "clients that check arguments or results against it fail, and providers "
+                              "cannot convert it.",
+                              "Point it at a part the schema has (under $defs, say), or define what it names.")
 
 
 @rule("S306", "warning", "a schema construct a provider's API drops when the tool is converted for it")
@@ -987,7 +1027,8 @@ def lint(target: Any, *, select: str | Iterable[str] | None = None, ignore: str 
 
     ``target`` is an open ``Server``, or anything ``mcpnb.connect`` takes (then
     ``connect_options`` go to it, and the connection lint opens is closed
-    afterwards, also on failure). ``select=`` / ``ignore=``: codes or prefixes
+    afterwards, also on failure; it never replaces an open connection, so a
+    ``name=`` one has is refused). ``select=`` / ``ignore=``: codes or prefixes
     ("D", "S301"), a list or a comma-separated string. ``budget=``: tokens for
     all tool definitions together (B701; default 10,000), counted in
     ``provider``'s format ("anthropic", "openai", "openai-responses", "gemini").
@@ -1024,11 +1065,16 @@ _LINT_SUFFIX = " (lint)"
 
 
 def _open(target: Any, options: dict[str, Any]) -> Server:
-    """Connect for lint under a name of its own, so an open connection with the usual name is not replaced."""
-    if "name" in options:
-        return connect(target, **options)
-    base = resolve(target, ConnectOptions.from_kwargs(options, caller="lint()")).name
-    return connect(target, name=base + _LINT_SUFFIX, **options)
+    """Connect for lint under a name of its own: lint never replaces (closes) an open connection."""
+    name = options.get("name")
+    options = {key: value for key, value in options.items() if key != "name"}
+    if name is None:
+        name = resolve(target, ConnectOptions.from_kwargs(options, caller="lint()")).name + _LINT_SUFFIX
+    if name in registry.servers():
+        raise ConfigError(f"A connection named {name!r} is open, and lint() would replace it.",
+                          hint=f"lint the open Server itself (mcpnb.lint(mcpnb.servers()[{name!r}])), "
+                               "or give lint() another name=.")
+    return connect(target, name=name, **options)
 
 
 def _base_name(server: Server) -> str:

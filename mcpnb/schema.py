@@ -23,8 +23,8 @@ declares properties and does not allow others explicitly.
 A schema comes from the server, so it is not trusted with work: one that
 refers outside itself (a ``$ref`` to a URL or a file, which would be fetched)
 is never compiled, nor one over ``MAX_SCHEMA_CHARS``, one whose references
-loop, or one that is not valid JSON Schema. Such a tool's arguments go out
-unchecked, and ``unusable(schema)`` says why (the session reports it once).
+loop, one with a ``$ref`` that refers to nothing in it, or one that is not
+valid JSON Schema. Such a tool's arguments go out unchecked, and ``unusable(schema)`` says why (the session reports it once).
 Compiling happens once per schema, and the session does it off its loop.
 """
 
@@ -41,8 +41,10 @@ import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
 
-__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred"]
+__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred",
+           "dangling_references"]
 
 # The largest input schema that is compiled (as JSON text); compiling 5 MB took about 10 s.
 MAX_SCHEMA_CHARS = 200_000
@@ -95,7 +97,53 @@ def _refusal(schema: Mapping[str, Any]) -> str | None:
     outside = _outside_reference(schema)
     if outside is not None:
         return f"it refers to {outside[:200]!r} outside itself, which mcpnb never fetches"
+    dangling = dangling_references(schema)
+    if dangling:
+        where, ref = dangling[0]
+        return f"its $ref {ref[:200]!r} (at {where[:200] or '/'}) refers to nothing in it"
     return None
+
+
+# Keywords whose values are data, not schemas (a "$ref" key inside them is no reference), and those whose
+# values map names to schemas (a name there is no keyword: a property may be called "default").
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+
+
+def dangling_references(schema: Any) -> list[tuple[str, str]]:
+    """Each local ``$ref`` in ``schema`` that refers to nothing in it, as (JSON Pointer of the object holding
+    it, the ref), in document order. Parts with an ``$id`` of their own are skipped: their refs are theirs."""
+    refs: list[tuple[str, str]] = []
+    anchors: set[str] = set()
+    stack: list[tuple[Any, str, bool]] = [(schema, "", False)]
+    while stack:
+        node, path, names = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, f"{path}/{at}", False) for at, item in reversed(list(enumerate(node))))
+        elif isinstance(node, Mapping):
+            if names:
+                stack.extend((value, f"{path}/{_escaped(key)}", False) for key, value in reversed(node.items()))
+                continue
+            if path and isinstance(node.get("$id"), str):
+                continue
+            anchors.update(node[key] for key in ("$anchor", "$dynamicAnchor") if isinstance(node.get(key), str))
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#"):
+                refs.append((path, ref))
+            stack.extend((value, f"{path}/{_escaped(key)}", key in _SCHEMA_MAPS)
+                         for key, value in reversed(node.items()) if key not in _DATA_KEYWORDS)
+    return [(path, ref) for path, ref in refs if not _resolves(schema, ref, anchors)]
+
+
+def _resolves(schema: Any, ref: str, anchors: set[str]) -> bool:
+    fragment = unquote(ref[1:])
+    if fragment and not fragment.startswith("/"):  # "#name": a plain-name fragment, an $anchor's
+        return fragment in anchors
+    return referred(schema, ref) is not None
+
+
+def _escaped(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
@@ -166,6 +214,9 @@ def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, An
         problems += [_describe(error) for error in detailed.iter_errors(dict(arguments))]
     except RecursionError:  # references that loop on this value: leave it to the server
         _validators[id(schema)] = (schema, None, None, "its references loop")
+    except Unresolvable as error:  # a reference the checks before compiling did not catch (one under an $id)
+        why = f"a $ref in it refers to nothing ({str(getattr(error, 'ref', ''))[:200]!r})"
+        _validators[id(schema)] = (schema, None, None, why)
     return sorted(set(problems), key=lambda problem: problem[0])
 
 

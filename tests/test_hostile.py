@@ -12,7 +12,9 @@ import time
 import warnings
 from pathlib import Path
 
+import mcp_types as types
 import pytest
+from mcp.server import Server as LowLevelServer
 
 import mcpnb
 from mcpnb.events import MAX_LOG_CHARS, Events
@@ -142,6 +144,36 @@ def test_3_schemas_from_the_server_are_never_fetched_from_and_cannot_stall_or_cr
             server.call("echo", text=5)
     finally:
         listener.shutdown()
+
+
+def test_3_a_ref_that_refers_to_nothing_sends_the_call_unchecked_and_says_so_once():
+    schemas = {"dangling": {"type": "object", "properties": {"x": {"$ref": "#/$defs/missing"}}},
+               "no_anchor": {"type": "object", "properties": {"x": {"$ref": "#nowhere"}}},
+               "under_an_id": {"type": "object", "properties": {"x": {  # its refs are its own: found on use
+                   "$id": "urn:example:x", "type": "object", "properties": {"y": {"$ref": "#/missing"}}}}}}
+    received: list[tuple[str, dict]] = []
+
+    async def list_tools(ctx, params):
+        return types.ListToolsResult(tools=[types.Tool(name=name, input_schema=schema)
+                                            for name, schema in schemas.items()])
+
+    async def call_tool(ctx, params):
+        received.append((params.name, params.arguments))
+        return types.CallToolResult(content=[types.TextContent(type="text", text="ok")])
+
+    server = mcpnb.connect(LowLevelServer("refs", on_list_tools=list_tools, on_call_tool=call_tool))
+    calls = [("dangling", {"x": "a"}, "'#/\\$defs/missing' \\(at /properties/x\\)"),
+             ("no_anchor", {"x": 1}, "'#nowhere'"),
+             ("under_an_id", {"x": {"y": 2}}, "a \\$ref in it refers to nothing")]
+    for name, arguments, said in calls:
+        with pytest.warns(mcpnb.ServerWarning, match=f"input schema of '{name}'.*{said}.*go out unchecked"):
+            assert server.call(name, arguments).text == "ok"
+        with warnings.catch_warnings(record=True) as later:
+            warnings.simplefilter("always")
+            assert server.call(name, arguments).text == "ok"
+        assert not [w for w in later if issubclass(w.category, mcpnb.ServerWarning)]  # reported once
+    assert received == [(name, arguments) for name, arguments, _ in calls for _ in range(2)]  # all sent as given
+    assert "refers to nothing" in " ".join(server.activity["summary"])
 
 
 def test_4_a_tool_the_wire_types_refuse_is_left_out_and_the_rest_stay_usable():

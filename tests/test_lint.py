@@ -7,9 +7,11 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import random
 import re
 import subprocess
 import sys
+import time
 
 from typing import Annotated
 
@@ -179,6 +181,25 @@ def test_d204_copied_descriptions():
     assert "'find_item'" in rows[0]["message"] and "alike" in rows[0]["message"]
 
 
+def test_a_server_with_200_tools_lints_in_seconds_and_d204_still_finds_the_copy():
+    # 200 distinct descriptions of 40 English words each (drawn from this module's docstring), and one
+    # near-copy. Comparing every pair with difflib's ratio() took 73 s here; the bounds take about 1 s.
+    vocabulary = sorted(set(re.findall(r"[a-z]{4,}", lint_module.__doc__.lower())))
+    draw = random.Random(14)
+    texts = [" ".join(draw.choice(vocabulary) for _ in range(40)) + "." for _ in range(200)]
+    texts[-1] = texts[0].replace(" ", "  ", 3).upper()  # the same text, cased and spaced otherwise
+    tools = [tool(f"tool_{n}", description=text, input_schema=schema(**{
+        f"field_{k}": {"type": "string", "description": f"the {k}th value"} for k in range(5)}))
+        for n, text in enumerate(texts)]
+    started = time.perf_counter()
+    frame = lint(listing(*tools))
+    seconds = time.perf_counter() - started
+    # Generous on purpose: the machine running the suite may be shared and slow (2 cores here).
+    assert seconds < 10, f"lint of 200 tools took {seconds:.1f} s"
+    copies = frame[frame["code"] == "D204"]
+    assert list(copies["tool"]) == ["tool_199"] and "'tool_0'" in copies["message"].iloc[0]
+
+
 # -- schemas -----------------------------------------------------------------------------
 
 
@@ -240,6 +261,20 @@ def test_s305_invalid_schemas_against_the_2020_12_meta_schema_or_their_own():
     assert found(tool(input_schema=tuple_items), code="S305")  # an array of items is not 2020-12
     draft7 = {**tuple_items, "$schema": "http://json-schema.org/draft-07/schema#"}
     assert found(tool(input_schema=draft7), code="S305") == []  # but it is draft-07, which it declares
+
+
+def test_s305_a_ref_that_refers_to_nothing():
+    dangling = {**schema(item={"$ref": "#/$defs/missing"}, shelf={"$ref": "#/$defs/shelf"},
+                         label={"$ref": "#named"}),
+                "$defs": {"shelf": {"type": "string", "description": "the shelf's label"},
+                          "kept": {"$anchor": "kept", "type": "string"}}}
+    rows = found(tool(input_schema=dangling), code="S305")
+    assert [(r["field"], r["severity"]) for r in rows] == [("inputSchema/properties/item/$ref", "error"),
+                                                           ("inputSchema/properties/label/$ref", "error")]
+    assert "'#/$defs/missing' at /properties/item refers to nothing" in rows[0]["message"]
+    resolving = {**schema(shelf={"$ref": "#/$defs/shelf"}, label={"$ref": "#kept"}, whole={"$ref": "#"}),
+                 "$defs": dangling["$defs"]}
+    assert found(tool(input_schema=resolving), code="S305") == []
 
 
 def test_s306_what_providers_drop_unless_the_description_says_it():
@@ -509,6 +544,16 @@ def test_a_target_is_connected_linted_and_closed_without_touching_an_open_connec
     frame = lint("demo:helpdesk", select="N")
     assert frame.attrs["server"] == "helpdesk" and frame.empty
     assert list(mcpnb.servers()) == ["helpdesk"] and mcpnb.servers()["helpdesk"] is helpdesk and helpdesk.alive
+
+
+def test_lint_refuses_a_name_an_open_connection_has_instead_of_replacing_it(helpdesk):
+    for target in ("demo:helpdesk", "demo:crm"):
+        with pytest.raises(mcpnb.ConfigError, match="'helpdesk' is open") as refused:
+            lint(target, name="helpdesk", select="N")
+        assert "mcpnb.lint(mcpnb.servers()['helpdesk'])" in refused.value.hint
+    assert mcpnb.servers() == {"helpdesk": helpdesk} and helpdesk.alive and helpdesk.tools
+    frame = lint("demo:helpdesk", name="helpdesk again", select="N")
+    assert frame.attrs["server"] == "helpdesk again" and mcpnb.servers() == {"helpdesk": helpdesk}
 
 
 def test_what_lint_opened_is_closed_when_linting_fails():
