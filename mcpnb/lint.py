@@ -151,7 +151,7 @@ from .errors import ConfigError, MCPNBError
 from .listings import Tool
 from .frames import ProseFrame
 from .options import ConnectOptions
-from .schema import dangling_references, pointed, referred
+from .schema import dangling_references, followed, pointed
 from .server import Server, connect
 from .targets import resolve
 
@@ -429,18 +429,6 @@ def _common_subsequence(one: str, other: str) -> int:
 # -- schemas: walking parameters ------------------------------------------------------------
 
 
-def _deref(node: Any, root: dict[str, Any], seen: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
-    """``node`` with its local ``$ref`` followed (its own keywords win), and the refs followed so far."""
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
-        ref = node["$ref"]
-        target = referred(root, ref)
-        if ref in seen or not isinstance(target, dict):
-            break
-        seen = seen | {ref}
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return node, seen
-
-
 @dataclass(frozen=True)
 class Parameter:
     """One property of the input schema (nested ones too): where it is, its schema (refs followed), whether required."""
@@ -461,14 +449,14 @@ def parameters(schema: dict[str, Any], base: str = "inputSchema") -> list[Parame
     found: list[Parameter] = []
 
     def walk(node: Any, where: str, seen: frozenset[str], depth: int) -> None:
-        node, seen = _deref(node, schema, seen)
+        node, seen = followed(node, schema, seen)
         if not isinstance(node, dict) or depth > 8:
             return
         properties = node.get("properties")
         required = node.get("required") if isinstance(node.get("required"), list) else []
         if isinstance(properties, dict):
             for name, child in properties.items():
-                child_schema, child_seen = _deref(child, schema, seen)
+                child_schema, child_seen = followed(child, schema, seen)
                 if not isinstance(child_schema, dict):
                     continue
                 path = f"{where}/properties/{name}"
@@ -492,12 +480,12 @@ def _choices(parameter: Parameter, root: dict[str, Any]) -> tuple[list[Any], lis
     node = parameter.schema
     branches = [node]
     for key in ("anyOf", "oneOf"):
-        branches += [_deref(b, root)[0] for b in node.get(key) or []]
-    items = _deref(node.get("items"), root)[0]
+        branches += [followed(b, root)[0] for b in node.get(key) or []]
+    items = followed(node.get("items"), root)[0]
     if isinstance(items, dict):
         branches.append(items)
         for key in ("anyOf", "oneOf"):
-            branches += [_deref(b, root)[0] for b in items.get(key) or []]
+            branches += [followed(b, root)[0] for b in items.get(key) or []]
     for branch in branches:
         if not isinstance(branch, dict):
             continue

@@ -261,14 +261,9 @@ def _anthropic(model: str) -> _Counter:
 
     def measure(definitions: list[dict[str, Any]]) -> int:
         extra = {"tools": definitions} if definitions else {}
-        try:
-            answer = client.messages.count_tokens(model=model, messages=[{"role": "user", "content": _PROBE}],
-                                                  **extra)
-        except anthropic.APIStatusError as error:
-            raise _CountingFailed(f"HTTP {error.status_code}: {_message(error)}") from None
-        except anthropic.APIError as error:
-            raise _CountingFailed(f"{type(error).__name__}: {error}") from None
-        return int(answer.input_tokens)
+        return _input_tokens(lambda: client.messages.count_tokens(
+            model=model, messages=[{"role": "user", "content": _PROBE}], **extra),
+                             anthropic.APIStatusError, anthropic.APIError)
 
     return _Counter("Anthropic's token counting API",
                     f"Anthropic's token counting API (messages.count_tokens, model {model}): the tools' cost, "
@@ -291,17 +286,23 @@ def _openai(model: str) -> _Counter:
 
     def measure(definitions: list[dict[str, Any]]) -> int:
         extra = {"tools": definitions} if definitions else {}
-        try:
-            answer = client.responses.input_tokens.count(model=model, input=_PROBE, **extra)
-        except openai.APIStatusError as error:
-            raise _CountingFailed(f"HTTP {error.status_code}: {_message(error)}") from None
-        except openai.OpenAIError as error:
-            raise _CountingFailed(f"{type(error).__name__}: {error}") from None
-        return int(answer.input_tokens)
+        return _input_tokens(lambda: client.responses.input_tokens.count(model=model, input=_PROBE, **extra),
+                             openai.APIStatusError, openai.OpenAIError)
 
     return _Counter("OpenAI's input token counting API",
                     f"OpenAI's input token counting API (responses.input_tokens.count, model {model}), "
                     "tools in the Responses format", measure, "openai-responses")
+
+
+def _input_tokens(ask: Callable[[], Any], refused: type[Exception], failed: type[Exception]) -> int:
+    """A provider's count (its answer's ``input_tokens``); its errors as _CountingFailed, one line each:
+    ``refused`` an HTTP answer that is not a count, ``failed`` the rest."""
+    try:
+        return int(ask().input_tokens)
+    except refused as error:
+        raise _CountingFailed(f"HTTP {error.status_code}: {_message(error)}") from None  # type: ignore[attr-defined]
+    except failed as error:
+        raise _CountingFailed(f"{type(error).__name__}: {error}") from None
 
 
 def _message(error: Any) -> str:

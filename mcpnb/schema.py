@@ -43,7 +43,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
 
-__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred",
+__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred", "followed",
            "dangling_references"]
 
 # The largest input schema that is compiled (as JSON text); compiling 5 MB took about 10 s.
@@ -278,6 +278,19 @@ def referred(root: Any, ref: Any) -> Any:
     if not isinstance(ref, str) or not ref.startswith("#"):
         return None
     return _walk(root, [unquote(part) for part in ref[1:].split("/")[1:]] if ref[1:] else [])
+
+
+def followed(node: Any, root: Any, seen: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
+    """``node`` with its local ``$ref`` followed (its own keywords win over the target's), and the refs
+    followed so far (``seen``: a ref met again, a recursive one, is left as it is)."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        ref = node["$ref"]
+        target = referred(root, ref)
+        if ref in seen or not isinstance(target, dict):
+            break
+        seen = seen | {ref}
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node, seen
 
 
 def _walk(node: Any, parts: list[str]) -> Any:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from .errors import ConfigError
-from .schema import referred
+from .schema import followed
 
 __all__ = ["SchemaChange", "compare_schemas", "Direction", "Effect", "shown", "was_now", "WORDING_ONLY"]
 
@@ -417,15 +417,7 @@ def _normal(schema: Any, root: Any, seen: frozenset[str]) -> tuple[dict[str, Any
         return {"not": {}}, seen
     if not isinstance(schema, dict):
         return {"$invalid": schema}, seen
-    for _ in range(_MAX_DEPTH):
-        ref = schema.get("$ref")
-        if not isinstance(ref, str) or not ref.startswith("#") or ref in seen:
-            break
-        target = referred(root, ref)
-        if not isinstance(target, dict):
-            break
-        seen = seen | {ref}
-        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    schema, seen = followed(schema, root, seen)
     schema = dict(schema)
     if schema.pop("nullable", None) is True:
         schema = _with_null(schema)
