@@ -253,7 +253,7 @@ def _anthropic(model: str) -> _Counter:
         import anthropic
     except ImportError:
         raise ConfigError("Counting with Anthropic's API needs the anthropic package.",
-                          hint='pip install "mcpnb[models]", or count="offline".') from None
+                          hint='pip install "mcpnb[llm]", or count="offline".') from None
     try:
         client = anthropic.Anthropic(timeout=API_TIMEOUT, max_retries=1)
     except anthropic.AnthropicError as error:
@@ -275,7 +275,7 @@ def _openai(model: str) -> _Counter:
         import openai
     except ImportError:
         raise ConfigError("Counting with OpenAI's API needs the openai package.",
-                          hint='pip install "mcpnb[models]", or count="offline".') from None
+                          hint='pip install "mcpnb[llm]", or count="offline".') from None
     try:
         client = openai.OpenAI(timeout=API_TIMEOUT, max_retries=1)
     except openai.OpenAIError as error:
