@@ -19,6 +19,8 @@ one of these::
     ├── ServerError             the server answered a request with a JSON-RPC error
     ├── ProtocolError           the server broke the protocol (bad result, wrong era, endless pages)
     ├── ToolError               raised by ToolResult.raise_for_error() for a result with isError
+    ├── ModelError              a model's API refused or failed a request (mcpnb.llm): bad key, no such model,
+    │                           rate limit, unreachable endpoint; ``status`` is the HTTP status, if any
     └── NotTabular              a result has no table in it (.df); says why   (ValueError)
 
 What a server sends that mcpnb can only partly use (two tools with one name, an
@@ -59,6 +61,7 @@ __all__ = [
     "ServerError",
     "ProtocolError",
     "ToolError",
+    "ModelError",
     "NotTabular",
     "ServerWarning",
     "Interrupted",
@@ -231,6 +234,17 @@ class ToolError(MCPNBError):
     def __init__(self, message: str, *, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class ModelError(MCPNBError):
+    """A model's API refused or failed a request (``mcpnb.llm``): one line saying what, for which model
+    at which endpoint, and a hint. ``status`` is the HTTP status (None when nothing answered);
+    ``model`` the model's label. Never holds the key."""
+
+    def __init__(self, message: str, *, status: int | None = None, model: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.model = model
 
 
 class NotTabular(MCPNBError, ValueError):
