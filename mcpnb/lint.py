@@ -106,7 +106,7 @@ The thresholds, and why:
   an ``elicitation/create`` request in the trace while only that tool's calls
   were under way (2025-11-25), or an ``input_required`` answer to its call that
   carries one (2026-07-28). Lint never calls a tool to find out.
-- X601: TF-IDF (scikit-learn, offline) over the name's words and the
+- X601: TF-IDF (``mcpnb.similarity``: scikit-learn, offline) over the name's words and the
   description, English stop words out, plurals folded; a pair whose cosine
   similarity is at least ``SIMILAR`` (0.5). Calibrated on real servers: the
   closest pair of each demo server stays at or under 0.43 (the helpdesk's
@@ -153,6 +153,7 @@ from .frames import ProseFrame
 from .options import ConnectOptions
 from .schema import dangling_references, followed, pointed
 from .server import Server, connect
+from .similarity import fold, name_words, pair_scores, tool_text
 from .targets import resolve
 
 import pandas as pd
@@ -520,8 +521,8 @@ def _speaks_for_itself(parameter: Parameter, tool: Tool) -> bool:
     entity = re.fullmatch(r"(.+?)[_-]?(ids?|IDs?|Ids?)", parameter.name)
     if entity is None:
         return False
-    named = set(_fold(f"{_words(tool.name)} {tool.description or ''}").split())
-    return set(_fold(_words(entity.group(1))).split()) <= named
+    named = set(tool_text(tool).split())
+    return set(fold(name_words(entity.group(1))).split()) <= named
 
 
 @rule("S301", "warning", "a parameter without a description")
@@ -877,41 +878,9 @@ def _destructive_unannounced(ctx: Context) -> Iterator[Finding]:
 # -- across tools and servers ---------------------------------------------------------------
 
 
-def _words(name: str) -> str:
-    """A tool name as words: search_orders, searchOrders, search-orders, orders.search -> search orders."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[_\-./:\s]+", " ", name)
-    return spaced.lower()
-
-
-def _fold(text: str) -> str:
-    """Lower case, plurals folded (orders -> order, entries -> entry), for TF-IDF."""
-    words = re.findall(r"[a-z][a-z0-9]+", text.lower())
-    folded = [w[:-3] + "y" if w.endswith("ies") and len(w) > 4 else
-              w[:-1] if w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3 else w for w in words]
-    return " ".join(folded)
-
-
-def similar_pairs(tools: list[Tool]) -> list[tuple[float, str, str]]:
-    """(similarity, first, second) for every pair of tools, most alike first: TF-IDF cosine over name words
-    and description."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    documents = [_fold(f"{_words(tool.name)} {tool.description or ''}") for tool in tools]
-    stop = sorted(_fold(" ".join(ENGLISH_STOP_WORDS)).split())
-    if len(tools) < 2 or not any(set(d.split()) - set(stop) for d in documents):
-        return []
-    matrix = TfidfVectorizer(stop_words=stop, sublinear_tf=True, token_pattern=r"[a-z][a-z0-9]+").fit_transform(
-        documents)
-    alike = cosine_similarity(matrix)
-    pairs = [(float(alike[i, j]), tools[i].name, tools[j].name)
-             for i in range(len(tools)) for j in range(i + 1, len(tools)) if tools[i].name != tools[j].name]
-    return sorted(pairs, reverse=True)
-
-
 @rule("X601", "warning", "two tools so alike in name and description that a model may pick the wrong one")
 def _confusable_tools(ctx: Context) -> Iterator[Finding]:
-    for score, first, second in similar_pairs(ctx.tools):
+    for score, first, second in pair_scores(ctx.tools):
         if score < SIMILAR:
             break
         yield Finding(second, "description", f"{second!r} and {first!r} read alike (TF-IDF similarity {score:.2f} of "

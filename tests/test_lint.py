@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 import mcpnb
 from mcpnb.lint import RULES, lint
+from mcpnb.similarity import pair_scores
 
 lint_module = importlib.import_module("mcpnb.lint")  # the module, even where mcpnb.lint is the function
 
@@ -458,7 +459,7 @@ def test_x601_tools_a_model_may_confuse():
 def test_x601_calibration_the_demo_servers_raise_no_false_alarm():
     for name in ("helpdesk", "timesheet", "crm", "cms"):
         with mcpnb.connect(f"demo:{name}") as server:
-            pairs = lint_module.similar_pairs(list(server.tools))
+            pairs = pair_scores(list(server.tools))
             assert pairs and pairs[0][0] < lint_module.SIMILAR - 0.05, (name, pairs[0])
 
 
