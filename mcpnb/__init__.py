@@ -16,23 +16,24 @@ its own, at module level; ``tests/test_imports.py`` checks this::
 
     1 ground      errors, version, runtime, masking, process, schema, fields, line,
                   config, listings, results, frames, render, streams, trace, events, tokens,
-                  tokenizer, export, preview, schemadiff, snapshot
+                  tokenizer, export, preview, schemadiff, snapshot, similarity, llm
     2 connection  targets, unreadable, connection
     3 answering   handlers, progress, login, auth
     4 options     options
     5 session     catalog, subscriptions, session, apps
-    6 server      registry, server, serving, lint
+    6 server      registry, server, serving, lint, chat, evals
     7 surface     magics, widgets/*
     8 package     this file: the public names (and %load_ext, which loads the magics lazily);
-                  __main__: ``python -m mcpnb lint``
+                  __main__: ``python -m mcpnb lint`` and ``python -m mcpnb eval``
 
-Seven imports go upward, each lazily inside the one function that needs it
+Eight imports go upward, each lazily inside the one function that needs it
 and commented there: ``Server.explore`` (the explorer widget),
 ``Server.app`` (the frame an MCP App runs in),
 ``TraceFrame.view`` (the wire as a live sequence: ``server.trace.view()``),
 ``Answers.asker`` (the widget forms that answer a server),
 ``Progress._make`` (the in-cell progress widget), ``_Asking._make_view``
-(the in-cell sign-in widget), and ``preview._other_servers`` (the open
+(the in-cell sign-in widget), ``chat._ask_in_widget`` (the in-cell prompt
+that approves a model's tool call), and ``preview._other_servers`` (the open
 connections, for the token total of all of them). Type-only imports
 (``if TYPE_CHECKING:``) do not count. The demo servers (``mcpnb.demo``) use
 only the SDK and are imported by ``targets`` only to list their names.
@@ -49,6 +50,9 @@ from .server import Server, SignedOut, aconnect, close_all, connect, logout, ser
 from .serving import aserve, serve
 from .export import Export
 from .lint import lint
+from .llm import Model, llm
+from .chat import Chat, chat
+from .evals import Evaluation, evaluate
 from .preview import Preview
 from .snapshot import Snapshot, diff
 from .session import Session
@@ -69,6 +73,12 @@ __all__ = [
     "aserve",
     "lint",
     "diff",
+    "llm",
+    "Model",
+    "chat",
+    "Chat",
+    "evaluate",
+    "Evaluation",
     "Snapshot",
     "Preview",
     "Export",

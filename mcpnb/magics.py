@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,13 +27,15 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, observe
+from traitlets import Bool, Unicode, observe
 
 from . import config as config_files
 from . import errors
 from . import registry, serving
+from .chat import Chat, chat
 from .errors import ConfigError, MCPNBError
 from .line import parse_arguments, split_words
+from .llm import Model
 from .options import ConnectOptions
 from .server import Server, SignedOut, close_all, connect, logout
 
@@ -310,6 +313,62 @@ def _logout(args: argparse.Namespace, _cell: str | None) -> SignedOut:
     return logout(opened.get(args.server, args.server))
 
 
+CHAT_VARIABLE = "_mcp_chat"  # where %%mcp ask leaves its conversation in the notebook
+
+
+@command("ask", ["[--model M] [--servers a,b] [--new] [--max-steps N]  (as %%mcp ask) a model answers the cell "
+                 "body, calling the open servers' tools",
+                 "  the conversation so far (also in the variable _mcp_chat)"],
+         arg("--model", metavar="M", help="PROVIDER:MODEL, or a notebook variable holding mcpnb.llm(...) "
+                                           "(default: %%config MCPMagics.model, else $MCPNB_MODEL)"),
+         arg("--servers", metavar="a,b", help="the open connections whose tools the model gets (default: all)"),
+         arg("--new", action="store_true", help="start a new conversation (else the last one goes on)"),
+         arg("--max-steps", dest="max_steps", type=int, metavar="N", default=10,
+             help="model requests per turn at most (default 10)"),
+         arg("--approve", choices=("ask", "never", "always"), default="ask",
+             help="tools that are not read-only: ask the person (default), never run, always run"),
+         takes_cell=True)
+def _ask(args: argparse.Namespace, cell: str | None) -> Any:
+    """A model answers the cell body, calling the open servers' tools; a tool that is not read-only asks
+    first. The next %%mcp ask continues the conversation unless --new or another model or servers;
+    %mcp ask alone shows it, and the variable _mcp_chat holds it (mcpnb.chat's Chat)."""
+    magics, namespace = args.magics, args.shell.user_ns
+    if cell is None:
+        if magics.conversation is None:
+            raise ConfigError("No conversation yet.", hint="%%mcp ask as a cell's first line, the prompt as its body.")
+        return magics.conversation
+    if not cell.strip():
+        raise ConfigError("%%mcp ask takes its prompt from the cell body, and it is empty.",
+                          hint="%%mcp ask, then the question on the next lines.")
+    model, key = _chat_model(args.model or magics.model or os.environ.get("MCPNB_MODEL", ""), namespace)
+    servers = [name.strip() for name in args.servers.split(",") if name.strip()] if args.servers else None
+    wanted = (key, tuple(servers) if servers is not None else None)
+    current = magics.conversation
+    if args.new or current is None or magics.conversation_key != wanted:
+        current = chat(model, servers, approve=args.approve, max_steps=args.max_steps)
+        magics.conversation, magics.conversation_key = current, wanted
+    else:
+        current.approve, current.max_steps = args.approve, args.max_steps
+    namespace[CHAT_VARIABLE] = current
+    return current.ask(cell.strip())
+
+
+def _chat_model(spec: str, namespace: dict[str, Any]) -> tuple[Any, Any]:
+    """The model for %%mcp ask (a spec, or a Model in a notebook variable) and what identifies it."""
+    spec = spec.strip()
+    if not spec:
+        raise ConfigError("No model for %%mcp ask.",
+                          hint='%config MCPMagics.model = "anthropic:claude-sonnet-4-5", or set MCPNB_MODEL, or '
+                               '--model openai:gpt-4.1 (the providers\' packages: pip install "mcpnb[llm]").')
+    if ":" in spec:
+        return spec, spec
+    found = namespace.get(spec)
+    if isinstance(found, Model):
+        return found, ("variable", id(found))
+    raise ConfigError(f"--model {spec!r} is neither PROVIDER:MODEL nor a notebook variable holding a model.",
+                      hint="--model anthropic:MODEL, --model openai:MODEL, or m = mcpnb.llm(...) then --model m.")
+
+
 # -- finding servers ---------------------------------------------------------------------
 
 find_server = registry.find  # the open server NAME, or the only one open
@@ -334,6 +393,8 @@ def overview() -> str:
             usage = f"%mcp {cmd.name} {words}".rstrip()
             lines.append(_columns(usage, note, 52))
     lines += [_columns("%%mcp call [NAME.]TOOL", "the cell body is a JSON object of arguments", 52),
+              _columns("%%mcp ask [--model M] [--new] ...", "the cell body is the prompt for a model with the "
+                       "open servers' tools", 52),
               _columns("%%mcp server NAME", "the cell body defines tools on `server` (an MCPServer)", 52), "",
               "connect options:"]
     for option, how in ConnectOptions.flags():
@@ -370,6 +431,13 @@ class MCPMagics(Magics):
                                        "fails (else: the line and the message).").tag(config=True)
     autodf = Bool(False, help="%mcp call returns the result's table (.df), as with --df, "
                               "the way SQL magics return a DataFrame.").tag(config=True)
+    model = Unicode("", help="The model %%mcp ask uses without --model: 'anthropic:MODEL' or 'openai:MODEL' "
+                             "(else the MCPNB_MODEL environment variable).").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self.conversation: Chat | None = None  # the notebook's %%mcp ask conversation
+        self.conversation_key: Any = None  # the model and servers it was made for
 
     @magic_arguments()
     @argument("-o", "--output", metavar="VAR", help="also store the result in the variable VAR")
@@ -382,7 +450,8 @@ class MCPMagics(Magics):
 
     @cell_magic("mcp")
     def mcp_cell(self, line: str, cell: str) -> Any:
-        """%%mcp call [NAME.]TOOL (a JSON object of arguments as the body); %%mcp server NAME (definitions)."""
+        """%%mcp call [NAME.]TOOL (a JSON object of arguments as the body); %%mcp server NAME (definitions);
+        %%mcp ask (a prompt for a model with the open servers' tools)."""
         __tracebackhide__ = not errors.full_tracebacks  # an error in a served cell shows the cell's own lines
         return self._run(line, cell)
 
@@ -399,8 +468,8 @@ class MCPMagics(Magics):
             if chosen is None:
                 raise ConfigError(f"Unknown command {top.command!r}.", hint="one of: " + ", ".join(COMMANDS))
             if cell is not None and not chosen.takes_cell:
-                raise ConfigError("%%mcp takes 'call' (a JSON object of arguments as the body) or 'server' "
-                                  "(definitions as the body).")
+                raise ConfigError("%%mcp takes 'call' (a JSON object of arguments as the body), 'server' "
+                                  "(definitions as the body) or 'ask' (a prompt as the body).")
             own, rest = top.words, None
             if chosen.takes_rest and "--" in own:
                 at = own.index("--")
@@ -408,6 +477,7 @@ class MCPMagics(Magics):
             args = chosen.parser.parse_intermixed_args(own)  # flags before, between or after positionals
             args.rest = rest
             args.shell = self.shell
+            args.magics = self
             if self.autodf and hasattr(args, "df"):
                 args.df = True
             result = chosen.run(args, cell)

@@ -24,7 +24,8 @@ import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
-           "export", "lint_findings", "prose_table"]
+           "export", "lint_findings", "prose_table", "evaluation",
+           "chat_exchange", "chat_conversation", "chat_call", "chat_approval"]
 
 MAX_TEXT = 4000  # characters of one text block shown
 MAX_ROWS = 50  # table rows shown
@@ -544,3 +545,277 @@ def prose_table(frame: pd.DataFrame) -> str:
         return f"<p>No rows (columns: {esc(', '.join(map(str, frame.columns)))}).</p>"
     return (f'<table style="border-collapse:collapse;line-height:1.4"><thead><tr>{head}</tr></thead>'
             f"<tbody>{rows}</tbody></table>{note}")
+
+
+# -- evaluations (mcpnb.evals) ----------------------------------------------------------------
+
+_CELL = "text-align:left;vertical-align:top;padding:3px 12px 3px 0;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"
+_BADGE = "display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;background:var(--jp-layout-color2,#eee);"
+_PASS = _BADGE + "border:1px solid var(--jp-success-color1,#388e3c)"
+_FAIL = _BADGE + "border:1px solid var(--jp-error-color1,#c62828)"
+_UNSCORED = _BADGE + "border:1px solid var(--jp-border-color1,#bdbdbd)"
+EVALUATION_ROWS = 200  # runs shown; the DataFrame holds them all
+
+
+def _percent(rate: float) -> str:
+    return "n/a" if rate != rate else f"{rate:.0%}"
+
+
+def evaluation(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """An evaluation (``mcpnb.evaluate``), one part per model: its pass rate, tokens and latency, the pass
+    rate per expected tool, then every run with what it called and why it failed. Inline styles, escaped."""
+    if not len(rows):
+        return _box('<div class="note">No runs.</div>')
+    parts = [_evaluation_part(model, rows[rows["model"] == model], summary[summary["model"] == model])
+             for model in rows["model"].unique()]
+    return _box('<div style="margin:10px 0 0"></div>'.join(parts))
+
+
+def _evaluation_part(model: str, rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+    whole = next(summary[summary["tool"] == "(all)"].itertuples(index=False))
+    cost = (f"; per run {whole.input_tokens:,.0f} input and {whole.output_tokens:,.0f} output tokens, "
+            f"{whole.seconds:.2f} s" if whole.input_tokens or whole.output_tokens else
+            f"; {whole.seconds * 1000:.1f} ms per case")
+    runs = (f"{whole.passed} of {whole.runs} runs" if whole.scored == whole.runs else
+            f"{whole.passed} of {whole.scored} scored runs")
+    head = (f'<div style="margin:2px 0 4px"><b>{esc(model)}</b>: {_percent(whole.pass_rate)} passed '
+            f"({runs}, {whole.cases} cases){esc(cost)}</div>")
+    tools = "".join(
+        f'<tr><td style="{_CELL}"><code>{esc(t.tool)}</code></td><td style="{_CELL}">{t.cases}</td>'
+        f'<td style="{_CELL}">{t.runs}</td><td style="{_CELL}">{_percent(t.pass_rate)}</td></tr>'
+        for t in summary[summary["tool"] != "(all)"].itertuples(index=False))
+    tool_head = "".join(f'<th style="{_CELL}">{name}</th>' for name in ("expected tool", "cases", "runs", "pass rate"))
+    per_tool = (f'<table style="border-collapse:collapse;line-height:1.4;margin:0 0 8px">'
+                f"<thead><tr>{tool_head}</tr></thead><tbody>{tools}</tbody></table>")
+
+    def outcome(passed: Any) -> str:
+        if passed is None or (isinstance(passed, float) and passed != passed):
+            return f'<span style="{_UNSCORED}">not scored</span>'
+        return f'<span style="{_PASS}">pass</span>' if passed else f'<span style="{_FAIL}">fail</span>'
+
+    def called(names: Any) -> str:
+        if not isinstance(names, list) or not names:
+            return '<span class="note">nothing</span>'
+        return ", ".join(f"<code>{esc(name).replace('_', '_<wbr>')}</code>" for name in names)
+
+    several = rows["run"].nunique() > 1
+    run_head = "".join(f'<th style="{_CELL}">{name}</th>' for name in
+                       ("case, run" if several else "case", "prompt", "called", "result"))
+    run_rows = "".join(
+        f'<tr><td style="{_CELL}">{esc(row.id)}'
+        + (f'<span class="note" style="white-space:nowrap"> · {esc(row.run)}</span>' if several else "") + "</td>"
+        f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{esc(row.prompt)}</td>'
+        f'<td style="{_CELL};max-width:18em;overflow-wrap:break-word">{called(row.called)}</td>'
+        f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{outcome(row.passed)}'
+        + (f'<div style="margin-top:2px">{esc(row.reason)}</div>' if row.reason else "") + "</td></tr>"
+        for row in rows.head(EVALUATION_ROWS).itertuples(index=False))
+    more = len(rows) - EVALUATION_ROWS
+    note = f'<div class="note">{more:,} more runs in the DataFrame</div>' if more > 0 else ""
+    table = (f'<table style="border-collapse:collapse;line-height:1.4"><thead><tr>{run_head}</tr></thead>'
+             f"<tbody>{run_rows}</tbody></table>{note}")
+    return head + per_tool + table
+
+
+# -- conversations (mcpnb.chat) -------------------------------------------------------------------------
+# Laid out and coloured by inline styles only: a saved lesson opened untrusted drops <style> blocks.
+
+_CHAT_ACCENT = {"ok": "var(--jp-success-color1,#388e3c)", "error": "var(--jp-error-color1,#c62828)",
+                "not run": "var(--jp-warn-color1,#f57c00)", "running": "var(--jp-brand-color1,#1976d2)"}
+_CHAT_DIM = "color:var(--jp-ui-font-color2,#616161)"
+_CHAT_GRID = "display:grid;grid-template-columns:4.6em minmax(0,1fr);column-gap:10px;row-gap:6px;align-items:start"
+# Words stay whole (a narrow table scrolls in its box): breaking anywhere squeezed columns to one letter.
+_CHAT_CELL = ("text-align:left;vertical-align:top;padding:1px 10px 1px 0;overflow-wrap:break-word;max-width:28em;"
+              "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)")
+_CHAT_BADGE = ("display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;line-height:1.5;"
+               "border:1px solid {colour};color:var(--jp-ui-font-color1,#212121)")
+_CHAT_PRE = ("white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:2px 0;"
+             "font-family:var(--jp-code-font-family,monospace);font-size:12px")
+CHAT_RESULT_TEXT = 1500  # characters of a result shown in a card; the whole is in the CallRecord
+CHAT_WIRE_TEXT = 3000  # characters of one wire message shown
+
+
+def _chat_badge(text: str, colour: str) -> str:
+    return f'<span style="{_CHAT_BADGE.format(colour=colour)}">{esc(text)}</span>'
+
+
+def _chat_prose(text: str) -> str:
+    return f'<div style="white-space:pre-wrap;overflow-wrap:anywhere;max-width:80ch">{esc(text)}</div>'
+
+
+def _chat_value(value: Any, depth: int = 0) -> str:
+    """Structured content as small tables (records as rows, objects as field/value pairs), escaped."""
+    import json
+
+    table = "border-collapse:collapse;font-size:12px;margin:2px 0;line-height:1.35"
+    if depth < 2 and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        columns = list(dict.fromkeys(key for item in value[:NESTED_ROWS] for key in item))
+        head = "".join(f'<th style="{_CHAT_CELL};font-weight:600;white-space:nowrap">{esc(c)}</th>'
+                       for c in columns)
+        rows = "".join("<tr>" + "".join(f'<td style="{_CHAT_CELL}">{_chat_value(item.get(c), depth + 1)}</td>'
+                                        for c in columns) + "</tr>" for item in value[:NESTED_ROWS])
+        more = (f'<div style="{_CHAT_DIM}">{len(value) - NESTED_ROWS:,} more rows</div>'
+                if len(value) > NESTED_ROWS else "")
+        return f'<table style="{table}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{more}'
+    if depth < 2 and isinstance(value, dict) and value:
+        rows = "".join(f'<tr><th style="{_CHAT_CELL};font-weight:600;white-space:nowrap">{esc(k)}</th>'
+                       f'<td style="{_CHAT_CELL}">{_chat_value(v, depth + 1)}</td></tr>' for k, v in value.items())
+        return f'<table style="{table}"><tbody>{rows}</tbody></table>'
+    if isinstance(value, (list, dict)):
+        return esc(_cell(json.dumps(value, ensure_ascii=False, default=str)))
+    return esc(_cell(value))
+
+
+def _chat_arguments(record: Any) -> str:
+    import json
+
+    shown = json.dumps(record.arguments, ensure_ascii=False, default=str) if record.arguments else "(none)"
+    if len(shown) > CHAT_RESULT_TEXT:
+        shown = shown[:CHAT_RESULT_TEXT] + " ..."
+    dropped = ""
+    if record.dropped:
+        dropped = (f'<div style="{_CHAT_DIM}">left out: {esc(", ".join(record.dropped))} (the nulls OpenAI strict '
+                   "mode has the model send for optional arguments)</div>")
+    return f'<div><span style="{_CHAT_DIM}">arguments</span> <code style="{_CHAT_PRE}">{esc(shown)}</code></div>{dropped}'
+
+
+def _chat_result(record: Any) -> str:
+    box = "max-height:260px;overflow:auto;margin:2px 0"
+    result = record.result
+    if result is None:
+        if record.state in ("asking", "running"):
+            return ""
+        colour = _CHAT_ACCENT["error" if record.ran else "not run"]
+        return (f'<div style="border-left:3px solid {colour};padding:2px 8px;margin:3px 0;white-space:pre-wrap;'
+                f'overflow-wrap:anywhere">{esc(record.error or record.told)}</div>')
+    if result.is_error:
+        return (f'<div style="border-left:3px solid {_CHAT_ACCENT["error"]};padding:2px 8px;margin:3px 0;'
+                f'white-space:pre-wrap;overflow-wrap:anywhere">{esc(result.text or "(no message)")}</div>')
+    if result.structured is not None and not result.text:
+        return f'<div style="{box}">{_chat_value(result.structured)}</div>'
+    text = result.text or record.told
+    more = ""
+    if len(text) > CHAT_RESULT_TEXT:
+        more = f'<div style="{_CHAT_DIM}">{len(text) - CHAT_RESULT_TEXT:,} more characters: .calls[...].result</div>'
+        text = text[:CHAT_RESULT_TEXT]
+    if result.structured is not None:
+        return f'<div style="{box}">{_chat_value(result.structured)}</div>'
+    return f'<div style="{box}"><pre style="{_CHAT_PRE}">{esc(text)}</pre>{more}</div>'
+
+
+def _chat_wire(record: Any) -> str:
+    import json
+
+    if not record.ran:
+        return ""
+    if not record.wired:
+        return f'<div style="{_CHAT_DIM};font-size:12px">no wire: an in-process server is called directly</div>'
+    if not record.wire:
+        return f'<div style="{_CHAT_DIM};font-size:12px">nothing went on the wire: refused before sending</div>'
+    items = []
+    for direction, message in record.wire:
+        method = message.get("method") or ("error" if "error" in message else "result")
+        text = json.dumps(message, indent=1, ensure_ascii=False, default=str)
+        if len(text) > CHAT_WIRE_TEXT:
+            text = text[:CHAT_WIRE_TEXT] + f"\n... {len(text) - CHAT_WIRE_TEXT:,} more characters (server.trace)"
+        items.append(f'<div style="margin:3px 0"><span style="{_CHAT_DIM}">{esc(direction)}</span> '
+                     f'<code>{esc(method)}</code><pre style="{_CHAT_PRE};max-height:320px;overflow:auto">{esc(text)}</pre></div>')
+    count = len(record.wire)
+    return (f'<details style="margin-top:2px"><summary style="cursor:pointer;{_CHAT_DIM};font-size:12px">'
+            f'the wire: {count} message{"s" if count != 1 else ""}, secrets masked</summary>{"".join(items)}</details>')
+
+
+# How an approval label (CallRecord.approved) reads on a card, where the short one would puzzle.
+_CHAT_APPROVALS = {"never": "refused: approve='never'", "nobody to ask": "refused: nobody to ask",
+                   "denied": "denied (deny list)", "approve(): no": "refused by approve()",
+                   "approve(): yes": "allowed by approve()", "asked: always": "asked: always allow"}
+
+
+def chat_call(record: Any) -> str:
+    """One tool call of a conversation as a card: server and tool, how it was approved, the arguments, the
+    result (text, or a small table), its duration and the wire messages behind it."""
+    state = record.state
+    colour = _CHAT_ACCENT["running" if state in ("asking", "running") else state]
+    state = "waiting for approval" if state == "asking" else state
+    where = f"{record.server}.{record.tool}" if record.server else record.tool
+    called = (f' <span style="{_CHAT_DIM}">called as</span> <code>{esc(record.model_name)}</code>'
+              if record.model_name != record.tool else "")
+    kind = " · destructive" if record.destructive else " · read-only" if record.read_only else ""
+    took = f" · {record.seconds * 1000:,.0f} ms" if record.ran else ""
+    approval = _chat_badge(_CHAT_APPROVALS.get(record.approved, record.approved or "asking"), _CHAT_ACCENT["ok" if record.allowed else
+                                                                       "running" if not record.approved else "not run"])
+    head = (f'<div style="display:flex;flex-wrap:wrap;gap:4px 8px;align-items:baseline">'
+            f'<code style="font-weight:600;overflow-wrap:anywhere">{esc(where)}</code>{called}{approval}'
+            f'<span style="{_CHAT_DIM}">{esc(state)}{esc(kind)}{esc(took)}</span></div>')
+    return (f'<div class="mcpnb-chat-call" style="border:1px solid var(--jp-border-color2,#e0e0e0);'
+            f'border-left:3px solid {colour};border-radius:3px;padding:4px 8px;margin:4px 0;max-width:1000px">'
+            f"{head}{_chat_arguments(record)}{_chat_result(record)}{_chat_wire(record)}</div>")
+
+
+def _chat_turn(exchange: Any, live: bool) -> str:
+    cells = [f'<div style="{_CHAT_DIM}">you</div>{_chat_prose(exchange.prompt)}']
+    for step, reply in enumerate(exchange.replies, start=1):
+        calls = [c for c in exchange.calls if c.step == step]
+        final = step == len(exchange.replies) and not calls and exchange.stopped in ("end", "max_tokens")
+        label = "answer" if final else f"step {step}"
+        text = _chat_prose(reply.text) if reply.text else ""
+        if not text and not calls:
+            text = f'<div style="{_CHAT_DIM}">(no text)</div>'
+        cells.append(f'<div style="{_CHAT_DIM}">{label}</div><div>{text}{"".join(chat_call(c) for c in calls)}</div>')
+    if live and not exchange.stopped:
+        pending = any(c.state in ("asking", "running") for c in exchange.calls if c.step == len(exchange.replies))
+        if not pending:
+            cells.append(f'<div></div><div style="{_CHAT_DIM};font-style:italic">waiting for the model …</div>')
+    return f'<div style="{_CHAT_GRID}">{"".join(cells)}</div>'
+
+
+def _chat_footer(exchange: Any) -> str:
+    usage = exchange.usage
+    calls = len(exchange.calls)
+    stopped = exchange.stopped or "running"
+    why = {"end": "the model finished", "step limit": f"stopped at the step limit ({exchange.max_steps} model "
+                                                      "requests); later calls were not run",
+           "max_tokens": "the reply hit its token limit", "interrupted": "interrupted"}.get(stopped, stopped)
+    colour = _CHAT_ACCENT["error"] if stopped.startswith("error") else _CHAT_ACCENT["not run"] \
+        if stopped in ("step limit", "max_tokens", "interrupted") else None
+    said = f'<span style="border-left:3px solid {colour};padding-left:6px">{esc(why)}</span>' if colour else esc(why)
+    return (f'<div style="{_CHAT_DIM};margin-top:6px;overflow-wrap:anywhere">{said} · {exchange.steps} model '
+            f'request{"s" if exchange.steps != 1 else ""} · {calls} tool call{"s" if calls != 1 else ""} · '
+            f"{usage.input_tokens:,} input and {usage.output_tokens:,} output tokens · {exchange.seconds:.1f} s</div>")
+
+
+def chat_exchange(exchange: Any, *, live: bool = False) -> str:
+    """One turn of a conversation: the prompt, each model step with its tool calls as cards, the answer,
+    and the turn's tokens; the model named (a scripted stand-in as such). ``live``: while it runs."""
+    notes = "".join(f'<div style="{_CHAT_DIM};overflow-wrap:anywhere">note: {esc(n)}</div>' for n in exchange.notes)
+    head = (f'<div style="{_CHAT_DIM};margin:2px 0 6px;overflow-wrap:anywhere">turn {exchange.turn} · '
+            f"{esc(exchange.model_label)}</div>")
+    footer = _chat_footer(exchange) if exchange.stopped or not live else ""
+    return _chat_box(head + notes + _chat_turn(exchange, live) + footer)
+
+
+def _chat_box(body: str) -> str:
+    return ('<div class="mcpnb" style="font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;'
+            f'line-height:1.4;color:var(--jp-ui-font-color1,#212121);max-width:1100px">{body}</div>')
+
+
+def chat_conversation(conversation: Any) -> str:
+    """A whole conversation: each turn as ``chat_exchange`` draws it, under one heading."""
+    exchanges = conversation.exchanges
+    names = ", ".join(server.name for server in conversation.servers) or "none open"
+    head = (f'<div style="font-weight:600;overflow-wrap:anywhere">conversation with '
+            f"{esc(conversation.model.label)}</div>"
+            f'<div style="{_CHAT_DIM};margin-bottom:6px;overflow-wrap:anywhere">servers: {esc(names)} · '
+            f'{len(exchanges)} turn{"s" if len(exchanges) != 1 else ""}</div>')
+    if not exchanges:
+        return _chat_box(head + f'<div style="{_CHAT_DIM}">No turns yet: .ask("...")</div>')
+    turns = "".join(f'<div style="border-top:1px solid var(--jp-border-color2,#e0e0e0);padding-top:4px;'
+                    f'margin-top:6px">{chat_exchange(e)}</div>' for e in exchanges)
+    return _chat_box(head + turns)
+
+
+def chat_approval(label: str, record: Any) -> str:
+    """The question before a tool that is not read-only runs: who wants to call what, with which arguments."""
+    kind = "destructive" if record.destructive else "not read-only"
+    return _chat_box(f'<div style="overflow-wrap:anywhere"><b>{esc(label)}</b> wants to call '
+                     f'<code style="font-weight:600">{esc(record.server)}.{esc(record.tool)}</code> '
+                     f'<span style="{_CHAT_DIM}">({kind})</span></div>{_chat_arguments(record)}')

@@ -16,12 +16,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
      "results", "frames", "render", "streams", "trace", "events", "tokens", "tokenizer", "preview",
-     "snapshot", "schemadiff", "export"},
+     "snapshot", "schemadiff", "export", "llm", "similarity"},
     {"targets", "unreadable", "connection"},
     {"handlers", "progress", "login", "auth"},
     {"options"},
     {"catalog", "subscriptions", "session", "apps"},
-    {"registry", "server", "serving", "lint"},
+    {"registry", "server", "serving", "lint", "chat", "evals"},
     {"magics", "widgets"},
     {"__init__", "__main__"},
 ]
@@ -34,6 +34,7 @@ LAZY_UPWARD = {
     ("progress", "_make", "widgets"),
     ("login", "_make_view", "widgets"),
     ("preview", "_other_servers", "registry"),
+    ("chat", "_ask_in_widget", "widgets"),
 }
 
 
