@@ -57,6 +57,7 @@ bench: install
 	$(PY) benchmarks/frames.py
 	$(PY) benchmarks/sign_in.py
 	$(PY) benchmarks/workbench.py
+	$(PY) benchmarks/chat.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py

@@ -300,18 +300,15 @@ _ABSENT = object()
 def judge(expected: Sequence[Expected], calls: Sequence[Called], order: str = "any",
           server: str | None = None) -> list[str]:
     """Why a run's calls do not meet the case's expectations: [] when they do."""
-    used: dict[int, int] = {}  # expected index -> call index
-    taken: set[int] = set()
-
     def same_tool(want: Expected, call: Called) -> bool:
         return call.tool == want.tool and (server is None or call.server == server)
 
-    for i, want in enumerate(expected):
-        for j, call in enumerate(calls):
-            if j not in taken and same_tool(want, call) and _difference(want, call.arguments) is None:
-                used[i] = j
-                taken.add(j)
-                break
+    # Which calls meet each expected call; then as many expected calls met as can be at once (the same
+    # tool expected twice must not lose to a first come, first served pairing), in order when one can.
+    fits = [[j for j, call in enumerate(calls) if same_tool(want, call) and _difference(want, call.arguments) is None]
+            for want in expected]
+    used = (_in_order(fits) if order == "strict" else None) or _most_met(fits)  # expected index -> call index
+    taken = set(used.values())
     reasons: list[str] = []
     mismatches: list[str] = []
     for i, want in enumerate(expected):
@@ -334,6 +331,36 @@ def judge(expected: Sequence[Expected], calls: Sequence[Called], order: str = "a
             reasons.append("out of order")
     reasons += [f"tool error: {call.tool}: {_short(call.error)}" for call in calls if call.ran and call.error]
     return reasons
+
+
+def _in_order(fits: list[list[int]]) -> dict[int, int] | None:
+    """Each expected call met by a later call than the one before (the earliest such), or None."""
+    used: dict[int, int] = {}
+    last = -1
+    for i, options in enumerate(fits):
+        later = [j for j in options if j > last]
+        if not later:
+            return None
+        used[i] = last = later[0]
+    return used
+
+
+def _most_met(fits: list[list[int]]) -> dict[int, int]:
+    """A pairing of expected calls with calls that meet them, as many as possible (augmenting paths)."""
+    owner: dict[int, int] = {}  # call index -> expected index
+
+    def place(i: int, seen: set[int]) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    for i in range(len(fits)):
+        place(i, set())
+    return {i: j for j, i in owner.items()}
 
 
 def _difference(want: Expected, got: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
@@ -441,6 +468,8 @@ class Evaluation(pd.DataFrame):
 
     def _repr_html_(self) -> str | None:
         rows = self._rows()
+        if not set(COLUMNS) <= set(rows.columns):
+            return super()._repr_html_()  # a selection of columns is shown as the table it now is
         return render.evaluation(rows, summarise(rows))
 
     def _rows(self) -> pd.DataFrame:

@@ -316,7 +316,7 @@ def _logout(args: argparse.Namespace, _cell: str | None) -> SignedOut:
 CHAT_VARIABLE = "_mcp_chat"  # where %%mcp ask leaves its conversation in the notebook
 
 
-@command("ask", ["[--model M] [--servers a,b] [--new] [--max-steps N]  (as %%mcp ask) a model answers the cell "
+@command("ask", ["[--model M] [--servers a,b] [--new] [--max-steps N] [--approve ask|never|always]  (as %%mcp ask) a model answers the cell "
                  "body, calling the open servers' tools",
                  "  the conversation so far (also in the variable _mcp_chat)"],
          arg("--model", metavar="M", help="PROVIDER:MODEL, or a notebook variable holding mcpnb.llm(...) "

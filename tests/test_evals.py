@@ -220,6 +220,14 @@ def test_retrieval_says_where_the_expected_tool_ranked_when_it_is_not_first(crm)
     assert row["reason"] == f"ranked {row['called'][0]} first; send_newsletter ranked {row['rank']} of {len(crm.tools)}"
 
 
+def test_a_selection_of_columns_shows_as_the_table_it_is(crm):
+    # results[["id", "passed", "reason"]] in a notebook: the report needs every column, the selection shows plainly
+    result = evaluate([{"prompt": "Send the spring newsletter", "expected": ["send_newsletter"]}], "retrieval", crm,
+                      progress=False)
+    shown = result[["prompt", "passed", "reason"]]._repr_html_()
+    assert "<table" in shown and "Send the spring newsletter" in shown and "ranked" in shown
+
+
 # -- cases ------------------------------------------------------------------------------------------------
 
 
