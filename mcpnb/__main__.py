@@ -18,7 +18,8 @@ CSV, JSON or JSONL file; M a model spec (``anthropic:MODEL``, ``openai:MODEL``;
 ``--base-url`` points them at an OpenAI-compatible server) or ``retrieval``,
 the baseline that needs no model. Exit codes: 0, every model's pass rate at
 or above ``--fail-under``; 1, a model below it; 2, could not evaluate (a bad
-cases file, model, target or option), in one line on stderr.
+cases file, model, target or option, or a model whose API failed every run:
+a refused key, an endpoint that is down), in one line on stderr.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "eval", help="check that models call the expected tools (exit 1 when a pass rate is below --fail-under)",
         description="Run evaluation cases (prompt and expected tool calls; mcpnb/evals.py describes them) against "
                     "models with the targets' tools. Exit codes: 0 every model's pass rate at or above --fail-under, "
-                    "1 a model below it, 2 could not evaluate.")
+                    "1 a model below it, 2 could not evaluate (also: a model's API failed every run).")
     evals.add_argument("cases", metavar="CASES", help="a CSV, JSON or JSONL file of cases")
     evals.add_argument("--model", action="append", required=True, metavar="M",
                        help="a model spec (anthropic:MODEL, openai:MODEL) or 'retrieval' (the baseline without a "
@@ -161,6 +162,12 @@ def _eval(args: argparse.Namespace) -> int:
         terminal = sys.stdout.isatty()
         print(hide(_eval_table(result, colour=terminal and "NO_COLOR" not in os.environ,
                                width=shutil.get_terminal_size().columns if terminal else 100)))
+    # A model whose API failed every run (a refused key, an endpoint that is down) was not evaluated:
+    # exit 1 would read as a pass rate below the line.
+    unanswered = [group["error"].iloc[0] for _, group in result.groupby("model", sort=False)
+                  if group["error"].notna().all()]
+    if unanswered:
+        return _cannot_eval(hide(f"every run failed at the model: {unanswered[0]}"))
     return OK if all(rate == rate and rate >= args.fail_under for rate in rates.values()) else FOUND
 
 

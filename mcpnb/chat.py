@@ -389,10 +389,23 @@ def _drop_strict_nulls(arguments: dict[str, Any], schema: dict[str, Any]) -> tup
             return True
         return kind == "null" or (isinstance(kind, list) and "null" in kind)
 
+    def branch(value: Any, node: dict[str, Any]) -> Any:
+        """The anyOf/oneOf branch an object or array value takes (``Model | None`` arguments)."""
+        wanted = "properties" if isinstance(value, dict) else "items" if isinstance(value, list) else None
+        if wanted is None:
+            return node
+        for key in ("anyOf", "oneOf"):
+            for option in node.get(key) or []:
+                option = resolve(option)
+                if isinstance(option, dict) and isinstance(option.get(wanted), dict):
+                    return option
+        return node
+
     def clean(value: Any, node: Any, path: str) -> Any:
         node = resolve(node)
         if not isinstance(node, dict):
             return value
+        node = branch(value, node)
         if isinstance(value, dict) and isinstance(node.get("properties"), dict):
             required = set(node.get("required") or ())
             out = {}
@@ -437,13 +450,15 @@ def _one_line(error: BaseException) -> str:
 
 async def run_turn(model: Model, tools: Toolbox, messages: list[Message], prompt: str, *, system: str | None,
                    max_steps: int, approver: Approver | None,
-                   on_step: Callable[[Exchange], None] | None = None) -> Exchange:
+                   on_step: Callable[[Exchange], None] | None = None, turn: int | None = None) -> Exchange:
     """One user turn: ``prompt`` goes to ``model`` with ``tools``; each tool call it asks for is approved
     (``approver(record)`` returns its label, see ``RUNS``; None runs everything) and run, and the results go
     back, until the model stops or ``max_steps`` model requests were made. ``messages`` (the conversation so
     far) grows by this turn; if the model fails, it is left as it was and ``stopped`` says why.
-    ``on_step(exchange)`` is called after each model reply and each call (to show the turn as it goes)."""
-    turn = 1 + sum(1 for message in messages if message.role == "user")
+    ``on_step(exchange)`` is called after each model reply and each call (to show the turn as it goes).
+    ``turn`` numbers it (default: one more than the user messages so far; a turn that failed left none)."""
+    if turn is None:
+        turn = 1 + sum(1 for message in messages if message.role == "user")
     exchange = Exchange(turn, prompt, model, tools.notes)
     exchange.max_steps = max_steps
     start = len(messages)
@@ -564,7 +579,7 @@ class Chat:
             live.start()
         exchange = await run_turn(self.model, tools, self.messages, prompt, system=self.system,
                                   max_steps=self.max_steps, approver=self._approver,
-                                  on_step=live.update if live is not None else None)
+                                  on_step=live.update if live is not None else None, turn=len(self.exchanges) + 1)
         self.exchanges.append(exchange)
         return exchange
 

@@ -679,7 +679,8 @@ async def _one_run(model: Model, toolbox: Any, case: Case, run: int, plan: _Plan
         exchange = await run_turn(model, toolbox, [], case.prompt, system=system, max_steps=plan.max_steps,
                                   approver=_approver(plan.allow))
     except MCPNBError as error:
-        row.update(seconds=time.perf_counter() - started, reason=f"model error: {_short(error.message)}",
+        said = error.message.removeprefix(model.label + ": ")
+        row.update(seconds=time.perf_counter() - started, reason=f"model error: {_short(said)}",
                    error=error.message)
         return row
     row["seconds"] = time.perf_counter() - started
@@ -695,7 +696,8 @@ def _fill(row: dict[str, Any], exchange: Exchange, case: Case) -> None:
     stopped = exchange.stopped or "end"
     if stopped.startswith("error"):
         message = stopped.partition(":")[2].strip() or stopped
-        reasons.append(f"model error: {_short(message)}")
+        # The row names the model: the reason keeps the room for what went wrong.
+        reasons.append(f"model error: {_short(message.removeprefix(exchange.model_label + ': '))}")
         row["error"] = message
     elif stopped == "step limit":
         reasons.append("step limit")
@@ -721,7 +723,7 @@ def _approver(allow: frozenset[str]) -> Callable[[CallRecord], Awaitable[str]]:
     async def approve(record: CallRecord) -> str:
         if record.read_only:
             return "read-only"
-        if record.tool in allow or record.model_name in allow:
+        if {record.tool, record.model_name, f"{record.server}.{record.tool}"} & allow:  # as chat's allow= reads
             return "allowed"
         record.error = NOT_RUN
         return NOT_RUN_LABEL
@@ -758,7 +760,9 @@ def _retrieval_rows(plan: _Plan) -> dict[int, dict[str, Any]]:
             row["rank"] = places[worst]
             row["score"] = next(score for score, _, name in ranked if name == worst)
             row["passed"] = all(places[name] <= len(wanted) for name in wanted)
-            if not row["passed"]:
+            if not row["passed"] and not ranked[0][0] > 0:
+                row["reason"] = "no tool's name or description shares a word with the prompt (every score is 0)"
+            elif not row["passed"]:
                 row["reason"] = (f"ranked {ranked[0][2]} first; {worst} ranked {places[worst]} of {len(ranked)}")
         rows[case.row] = row
     return rows

@@ -58,7 +58,7 @@ import anyio.to_thread
 import mcp_types as types
 
 from . import runtime
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 
 __all__ = ["Ask", "ElicitationRequest", "SamplingRequest", "Answers", "roots_from", "CHOICES",
            "SamplingHandler", "ElicitationHandler", "SamplingOption", "ElicitationOption", "RootsOption", "Asker"]
@@ -271,6 +271,10 @@ class Answers:
         self.record("sampling", f"server asked for a reply to {len(request.messages)} message(s)")
         try:
             outcome = await self._answer_sampling(request)
+        except ModelError as exc:  # mcpnb.llm's model failed: the server hears why, not "declined"
+            self.record("sampling", f"the model failed ({exc.message}); answered with an error")
+            said = exc.message.removeprefix(f"{exc.model}: ") if exc.model else exc.message  # not where it runs
+            return types.ErrorData(code=-1, message=f"The client's model could not answer: {said}")
         except Exception as exc:
             self.record("sampling", f"the handler failed ({type(exc).__name__}: {exc}); declined")
             outcome = None

@@ -62,6 +62,7 @@ SCRIPTED = "(scripted stand-in, not a model)"
 _KEY_VARIABLES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 _URL_VARIABLES = {"anthropic": "ANTHROPIC_BASE_URL", "openai": "OPENAI_BASE_URL"}
 _PACKAGES = {"anthropic": "anthropic", "openai": "openai"}
+_API_NAMES = {"anthropic": "Messages API", "openai": "Chat Completions"}
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,13 @@ class Model:
         """``provider:model``, where it is served when not the provider's own API, and whether it is scripted."""
         text = f"{self.provider}:{self.name}"
         if self.base_url:
-            text += f" at {mask_url(self.base_url)}"
+            text += f" at {self._where()}"
         return f"{text} {SCRIPTED}" if self.scripted else text
+
+    def _where(self) -> str:
+        """The endpoint as shown: credentials in the URL masked, and the key itself (a gateway may take it in
+        the path)."""
+        return self._redact(mask_url(self.base_url)) if self.base_url else f"{self.provider}'s API"
 
     @property
     def export_provider(self) -> str:
@@ -184,9 +190,18 @@ class Model:
 
     async def _request(self, params: dict[str, Any]) -> Reply:
         started = time.perf_counter()
-        if self.provider == "anthropic":
-            return await self._anthropic(params, started)
-        return await self._openai(params, started)
+        try:
+            if self.provider == "anthropic":
+                return await self._anthropic(params, started)
+            return await self._openai(params, started)
+        except (ModelError, ConfigError):
+            raise
+        except Exception as error:  # an answer that is not the API's shape (a proxy's page, a broken server)
+            said = self._redact(" ".join(f"{type(error).__name__}: {error}".split())[:200])
+            where = self._where()
+            raise ModelError(f"{self.label}: the answer could not be read as a {_API_NAMES[self.provider]} "
+                             f"response ({said}).", model=self.label,
+                             hint=f"is {where} an endpoint that speaks this API?") from None
 
     def complete(self, messages: Sequence[Message], *, tools: Sequence[dict] = (), system: str | None = None,
                  max_tokens: int | None = None, temperature: float | None = None,
@@ -295,7 +310,7 @@ class Model:
     def _failure(self, error: Exception, model: str) -> ModelError:
         """An SDK exception as one readable line with a hint; the key never in it."""
         label = self.label if model == self.name else self.label.replace(f":{self.name}", f":{model}", 1)
-        where = mask_url(self.base_url) if self.base_url else f"{self.provider}'s API"
+        where = self._where()
         status = getattr(error, "status_code", None)
         said = self._redact(_said(error))
         said = re.sub(r"(?i)(api key provided: )\S+", r"\1***", said)
@@ -303,7 +318,8 @@ class Model:
         if status is None:
             place = "" if self.base_url else f" from {where}"  # the label already says where, when not the API's own
             if "Timeout" in type(error).__name__:
-                return ModelError(f"{label}: no answer{place} within {self.timeout:g} s.", model=label,
+                return ModelError(f"{label}: no answer{place} within {self.timeout:g} s "
+                                  f"(asked {MAX_RETRIES + 1} times).", model=label,
                                   hint="raise timeout= in mcpnb.llm(...), or try again.")
             cause = " ".join(str(error.__cause__ or "").split())[:200] or "the connection failed"
             hint = f"is the server at {where} running?" if self.base_url else "check the network connection."
@@ -345,7 +361,8 @@ class Model:
             reply = await self.acomplete(messages, **settings)
             why = "; ".join(filter(None, [why, "the model refused the temperature asked for"]))
         via = f"via mcpnb.llm{'; ' + why if why else ''}"
-        return {"text": reply.text, "model": f"{self.provider}:{chosen} ({via})", "note": why}
+        scripted = f"{SCRIPTED[1:-1]}; " if self.scripted else ""  # the server shows it as the model that wrote
+        return {"text": reply.text, "model": f"{self.provider}:{chosen} ({scripted}{via})", "note": why}
 
     def choose(self, preferences: dict[str, Any] | None) -> tuple[str, str]:
         """The model a sampling request's preferences pick, and why ("" when it is this model by default).
@@ -383,7 +400,7 @@ class Model:
 
     def _settings(self) -> list[tuple[str, str]]:
         rows = [("model", f"{self.provider}:{self.name}"),
-                ("endpoint", mask_url(self.base_url) if self.base_url else f"{self.provider}'s API"),
+                ("endpoint", self._where()),
                 ("max_tokens", str(self.max_tokens)),
                 ("temperature", "the API's default" if self.temperature is None else f"{self.temperature:g}")]
         if self.alternatives:
@@ -463,13 +480,22 @@ def _openai_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
                 entry["content"] = message.text
             out.append(entry)
         elif message.role == "tool":
-            text = message.text
-            if message.is_error and not text.lower().startswith("error"):
-                text = f"Error: {text}"
-            out.append({"role": "tool", "tool_call_id": message.call_id, "content": text})
+            out.append({"role": "tool", "tool_call_id": message.call_id,
+                        "content": openai_tool_text(message.text, message.is_error)})
         else:
             out.append({"role": "user", "content": message.text})
     return out
+
+
+ERROR_MARK = "Error: "  # how an error result starts in Chat Completions, which has no flag for it
+
+
+def openai_tool_text(text: str, is_error: bool) -> str:
+    """A tool result's text as Chat Completions gets it: an error result starts with "Error: " (unless it
+    already starts with "error:", any case), so a result starting so is an error (the stand-in reads it so)."""
+    if is_error and not text.lower().startswith(ERROR_MARK.lower().strip()):
+        return ERROR_MARK + text
+    return text
 
 
 def _openai_call(call: Any) -> ToolCall:
@@ -514,7 +540,7 @@ def llm(spec: str, *, base_url: str | None = None, api_key: str | None = None, m
                               hint=f"set {variable} in the environment (or pass api_key=...); "
                                    "a local OpenAI-compatible server needs base_url=... and no key.")
         key = PLACEHOLDER_KEY
-    if key != PLACEHOLDER_KEY:
-        register_secrets([key])  # the SDKs' debug logs would show it otherwise
+    # The SDKs' and httpx's logs would show them otherwise (request URLs carry the endpoint's own).
+    register_secrets([*([key] if key != PLACEHOLDER_KEY else []), *url_secrets(base_url or "")])
     return Model(provider, name.strip(), api_key=key, base_url=base_url, max_tokens=max_tokens,
                  temperature=temperature, timeout=timeout, alternatives=alternatives, scripted=scripted)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel
 from mcp.server.mcpserver.exceptions import ToolError
 
 import mcpnb
@@ -97,6 +98,31 @@ def test_a_tool_error_goes_back_to_the_model(stand_in, provider):
     assert "no product with SKU X-1" in exchange.text  # the model saw the tool's message
     assert conversation.messages[2].role == "tool" and conversation.messages[2].is_error  # sent as an error
     assert exchange.stopped == "end"
+
+
+def crashing_server() -> MCPServer:
+    server = MCPServer("shop")
+
+    @server.tool(annotations={"readOnlyHint": True})
+    def count(sku: str) -> str:
+        """Count a SKU (it fails with an exception, which the SDK reports as "Error executing tool ...")."""
+        raise ValueError("the stock table is locked")
+
+    @server.tool(annotations={"readOnlyHint": True})
+    def note() -> str:
+        """A result that is no error."""
+        return "all counted"
+
+    return server
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_tool_error_is_marked_as_an_error_for_both_providers_alike(stand_in, provider):
+    shop = mcpnb.connect(crashing_server(), name="shop")
+    stand_in.rules = [Rule(when="count", steps=[[("count", {"sku": "X"}), ("note", {})]], answer="{results}")]
+    exchange = chat(stand_in.llm(provider), [shop], show=False).ask("count it")
+    assert exchange.calls[0].told.startswith("Error executing tool count")
+    assert exchange.text.splitlines() == [f"count (error): {exchange.calls[0].told}", "note: all counted"]
 
 
 def writable_crm_rule(lead_id: int) -> Rule:
@@ -213,6 +239,33 @@ def test_openai_strict_nulls_for_optional_arguments_are_dropped(stand_in):
     assert "left out: limit" in exchange._repr_html_()
 
 
+class Filter(BaseModel):
+    stage: str = "new"
+    owner: str | None = None
+
+
+def nested_optional_server() -> MCPServer:
+    server = MCPServer("nested")
+
+    @server.tool(annotations={"readOnlyHint": True})
+    def search(query: str, filter: Filter | None = None, also: list[Filter] = []) -> str:  # noqa: B006
+        """Search with an optional filter object."""
+        return json.dumps({"filter": filter.model_dump() if filter else None, "also": [f.model_dump() for f in also]})
+
+    return server
+
+
+def test_openai_strict_nulls_inside_an_optional_object_are_dropped_too(stand_in):
+    nested = mcpnb.connect(nested_optional_server(), name="nested")
+    sent = {"query": "q", "filter": {"stage": None, "owner": None}, "also": [{"stage": None, "owner": "x"}]}
+    stand_in.rules = [Rule(when="search", steps=[[("search", sent)]], answer="{results}")]
+    [record] = chat(stand_in.llm("openai"), [nested], show=False).ask("search").calls
+    assert record.dropped == ["filter.stage", "also.0.stage"]  # owner allows null: it stays as sent
+    assert not record.is_error, record.told
+    assert json.loads(record.result.text) == {"filter": {"stage": "new", "owner": None},
+                                              "also": [{"stage": "new", "owner": "x"}]}
+
+
 def named(name: str) -> MCPServer:
     server = MCPServer(name)
 
@@ -292,6 +345,9 @@ def test_a_failing_model_ends_the_turn_with_one_line_and_the_conversation_stays_
     stand_in.fail_with = None
     stand_in.rules = [Rule(when="again", answer="fine now")]
     assert conversation.ask("again").text == "fine now"
+    assert [e.turn for e in conversation.exchanges] == [1, 2]  # the failed turn keeps its number
+    assert conversation.transcript.groupby("turn")["role"].apply(list).to_dict() == {
+        1: ["user", "note"], 2: ["user", "assistant"]}
 
 
 def test_mistakes_are_one_clear_message(stand_in, crm):

@@ -95,6 +95,8 @@ def test_a_provider_failure_is_a_failed_run_with_its_reason_not_a_crash(crm, sta
     assert len(result) == 2 and not result["passed"].any()
     assert result["reason"].str.startswith("model error: ").all()
     assert result["error"].notna().all() and result["called"].tolist() == [[], []]
+    # The row names the model; its reason says what went wrong, within the room a reason has.
+    assert result["reason"].str.startswith("model error: the API failed (HTTP 500: The scripted server").all()
     assert SCRIPTED_KEY not in " ".join(result["reason"]) + " ".join(result["error"])
 
 
@@ -145,6 +147,17 @@ def test_values_compare_as_json():
     assert judge([Expected("t")], [Called("t", "s", {"anything": 1})]) == []  # no arguments given: any will do
 
 
+def test_the_same_tool_expected_twice_is_paired_with_the_calls_that_meet_it():
+    from mcpnb.evals import Called, Expected, judge
+
+    anything, won = Expected("list_leads", {}, "partial"), Expected("list_leads", {"stage": "won"})
+    made = [Called("list_leads", "crm", {"stage": "won"}), Called("list_leads", "crm", {"stage": "lost"})]
+    assert judge([anything, won], made) == []  # not "argument mismatch": the first call is the one stage=won meets
+    assert judge([anything, won], made, "strict") == ["out of order"]  # the call for stage=won came first
+    assert judge([won, anything], made, "strict") == []
+    assert judge([won, won], made) == ['argument mismatch: list_leads.stage: expected "won", got "lost"']
+
+
 # -- runs and summaries --------------------------------------------------------------------------------
 
 
@@ -182,8 +195,8 @@ def test_a_tool_that_is_not_read_only_is_compared_but_not_run(crm, stand_in):
     cases = [{"id": "delete", "prompt": f"delete lead {victim}",
               "expected": [{"tool": "delete_lead", "arguments": {"lead_id": victim}}]},
              {"id": "move", "prompt": f"move lead {victim} to lost", "expected": ["move_lead"]}]
-    result = evaluate(cases, stand_in.llm("anthropic"), crm, runs=1, allow=["move_lead"], progress=False)
-    assert result["passed"].tolist() == [True, True]
+    result = evaluate(cases, stand_in.llm("anthropic"), crm, runs=1, allow=["crm.move_lead"], progress=False)
+    assert result["passed"].tolist() == [True, True]  # allow= names a tool as chat's does: TOOL or SERVER.TOOL
     assert result["called"].tolist() == [["delete_lead"], ["move_lead"]]
     assert crm.call("get_lead", lead_id=victim).structured["id"] == victim  # still there
     summaries = " ".join(crm.trace["summary"])
@@ -218,6 +231,11 @@ def test_retrieval_says_where_the_expected_tool_ranked_when_it_is_not_first(crm)
     row = result.iloc[0]
     assert not row["passed"] and row["rank"] > 1
     assert row["reason"] == f"ranked {row['called'][0]} first; send_newsletter ranked {row['rank']} of {len(crm.tools)}"
+
+
+def test_retrieval_says_so_when_no_tool_shares_a_word_with_the_prompt(crm):
+    result = evaluate([{"prompt": "zzz qqq", "expected": ["pipeline_board"]}], "retrieval", crm, progress=False)
+    assert result.iloc[0]["reason"] == "no tool's name or description shares a word with the prompt (every score is 0)"
 
 
 def test_a_selection_of_columns_shows_as_the_table_it_is(crm):
@@ -325,6 +343,12 @@ def test_cli_runs_a_model_at_a_base_url(tmp_path, stand_in):
     assert SCRIPTED_KEY not in done.stdout
     wrong = run_cli(str(cases), "--model", "nonsense:x", "--target", "demo:crm")
     assert wrong.returncode == 2 and wrong.stderr.startswith("mcpnb eval: could not evaluate: ")
+    stand_in.fail_with = (401, "Incorrect API key provided.")  # every run fails at the model: not evaluated
+    refused = run_cli(str(cases), "--model", "openai:scripted-1", "--base-url", stand_in.openai_url, "--target",
+                      "demo:crm", "--runs", "1", env={"OPENAI_API_KEY": SCRIPTED_KEY})
+    assert refused.returncode == 2, refused.stdout
+    assert refused.stderr.startswith("mcpnb eval: could not evaluate: every run failed at the model: openai:scripted-1")
+    assert "the key was refused" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path):

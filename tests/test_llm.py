@@ -272,6 +272,67 @@ def test_an_endpoint_nobody_listens_on(provider):
     assert "running" in caught.value.hint and FAKE_KEY not in str(caught.value)
 
 
+def answering_with(body: bytes) -> int:
+    """A port where every request gets HTTP 200 with ``body`` (a broken proxy, a server of another API)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                   b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("body", [b"<html>a proxy's login page</html>", b'{"choices": "none", "content": 5}'])
+def test_an_answer_that_is_not_the_apis_shape_is_one_line(provider, body):
+    url = f"http://127.0.0.1:{answering_with(body)}" + ("/v1" if provider == "openai" else "")
+    model = llm(f"{provider}:m", base_url=url, api_key=FAKE_KEY)
+    with pytest.raises(ModelError) as caught:  # not a JSONDecodeError or TypeError from deep inside
+        model.complete([Message("user", "hi")])
+    assert "the answer could not be read as a" in caught.value.message and "\n" not in caught.value.message
+    assert url in caught.value.hint and FAKE_KEY not in str(caught.value)
+
+
+def test_a_key_the_endpoint_takes_in_its_path_is_not_shown(stand_in):
+    key = "gw-RECOGNISABLE-5566"  # some gateways take the key in the URL's path
+    model = llm("openai:scripted-1", base_url=f"{stand_in.openai_url}/{key}", api_key=key)
+    stand_in.fail_with = (500, "down")
+    with pytest.raises(ModelError) as caught:
+        model.complete([Message("user", "hi")])
+    for shown in (model.label, repr(model), model._repr_html_(), str(caught.value), caught.value.hint):
+        assert key not in shown
+
+
+def test_credentials_in_the_endpoints_url_stay_out_of_the_log(stand_in, caplog):
+    caplog.set_level("DEBUG")  # the SDKs and httpx log each request's URL
+    url = stand_in.openai_url.replace("http://", "http://user:PASSWORD-RECOGNISABLE-77@")
+    with pytest.raises(ModelError):  # the stand-in wants a bearer key; the URL's password becomes basic auth
+        llm("openai:scripted-1", base_url=url, api_key=FAKE_KEY).complete([Message("user", "hi")])
+    assert "/v1/chat/completions" in caplog.text and "user:***@127.0.0.1" in caplog.text
+    assert "PASSWORD-RECOGNISABLE-77" not in caplog.text and FAKE_KEY not in caplog.text
+
+
+def test_stopping_the_stand_in_ends_its_threads():
+    import threading
+
+    before = set(threading.enumerate())
+    with serving([Rule(when="hi", answer="hello")]) as scripted:
+        for provider in PROVIDERS:  # the SDKs keep their connections open for the next request
+            assert scripted.llm(provider).complete([Message("user", "hi")]).text == "hello"
+    left = [t.name for t in set(threading.enumerate()) - before if t.name not in ("mcpnb-loop", "mcpnb-stderr")
+            and not t.name.startswith("asyncio_")]
+    assert left == []
+
+
 # -- showing it -----------------------------------------------------------------------------------
 
 
@@ -315,7 +376,8 @@ def test_a_model_answers_sampling_with_the_requests_settings(stand_in, provider)
     model = stand_in.llm(provider, alternatives=["scripted-mini", "scripted-max"])
     server = mcpnb.connect(sampler(), sampling=model)
     text = server.call("haiku", topic="frogs").text
-    assert text == f"{provider}:scripted-mini (via mcpnb.llm; hint 'mini'): Old pond, a frog. "
+    assert text == (f"{provider}:scripted-mini (scripted stand-in, not a model; via mcpnb.llm; hint 'mini'): "
+                    "Old pond, a frog. ")  # the server is told, too, that no model wrote it
     (body,) = bodies(stand_in, provider)
     assert body["model"] == "scripted-mini" and body["temperature"] == 0.4
     if provider == "anthropic":
@@ -333,8 +395,20 @@ def test_the_demo_helpdesk_gets_a_summary_chosen_by_its_priorities(stand_in):
     summary = helpdesk.call("summarise_enquiry", enquiry_id=2).structured
     assert summary["summary"] == "The customer wants a refund."
     # The helpdesk asks with speed 0.8 over intelligence 0.3 and no hints: the smallest name is picked.
-    assert summary["by"] == "anthropic:scripted-haiku (via mcpnb.llm; speed priority 0.8 over intelligence 0.3)"
+    assert summary["by"] == ("anthropic:scripted-haiku (scripted stand-in, not a model; via mcpnb.llm; "
+                             "speed priority 0.8 over intelligence 0.3)")
     assert bodies(stand_in, "anthropic")[0]["model"] == "scripted-haiku"
+
+
+def test_a_model_that_fails_behind_sampling_is_not_a_person_declining(stand_in):
+    stand_in.fail_with = (401, f"Incorrect API key provided: {FAKE_KEY}")
+    crm = mcpnb.connect("demo:crm", sampling=stand_in.llm("openai", api_key=FAKE_KEY))
+    with pytest.raises(mcpnb.errors.ServerError) as caught:
+        crm.call("account_brief", organisation_id=1)
+    said = str(caught.value)
+    assert "The client's model could not answer: the key was refused (HTTP 401" in said and "declined" not in said
+    assert FAKE_KEY not in said and "127.0.0.1" not in said  # nor where the model runs: the server gets this too
+    assert FAKE_KEY not in json.dumps(crm.trace.message.tolist(), default=str)
 
 
 def test_without_alternatives_the_model_is_itself():

@@ -50,6 +50,7 @@ import http.server
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -88,6 +89,9 @@ class StandIn:
     _server: http.server.ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
+    # The connections being served, with their threads: a client's keep-alive connection would keep
+    # its thread waiting for the next request after stop() otherwise.
+    _open: dict[Any, threading.Thread] = field(default_factory=dict, repr=False)
 
     @property
     def anthropic_url(self) -> str:
@@ -111,6 +115,11 @@ class StandIn:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        for connection, thread in list(self._open.items()):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)  # the thread reading it sees the end and returns
+            thread.join(5)
+        self._open.clear()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
@@ -478,7 +487,8 @@ def _read_openai(messages: list[Any]) -> tuple[_Turn | None, str | None, str | N
                               "message with 'tool_calls'."), f"messages.[{index}].role"
             waiting.remove(call_id)
             text = _text_of(message.get("content", ""))
-            is_error = text.lower().startswith("error:")  # the API has no flag: mcpnb.llm writes "Error: ..."
+            # The API has no flag: an error result starts with "Error:" (mcpnb.llm.openai_tool_text's rule).
+            is_error = text.lower().startswith("error:")
             turn.results.append((names.get(call_id, "?"), text[6:].lstrip() if is_error else text, is_error))
         elif role == "assistant":
             calls = message.get("tool_calls") or []
@@ -563,6 +573,16 @@ def _without_secrets(headers: dict[str, str]) -> dict[str, str]:
 def _handler(stand_in: StandIn) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            stand_in._open[self.connection] = threading.current_thread()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                stand_in._open.pop(self.connection, None)
 
         def do_POST(self) -> None:  # noqa: N802  (http.server's name)
             length = int(self.headers.get("content-length") or 0)
