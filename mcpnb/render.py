@@ -603,7 +603,7 @@ def _evaluation_part(model: str, rows: pd.DataFrame, summary: pd.DataFrame) -> s
                        ("case, run" if several else "case", "prompt", "called", "result"))
     run_rows = "".join(
         f'<tr><td style="{_CELL}">{esc(row.id)}'
-        + (f'<span class="note" style="white-space:nowrap"> · {esc(row.run)}</span>' if several else "") + "</td>"
+        + (f'<span style="white-space:nowrap"> · {esc(row.run)}</span>' if several else "") + "</td>"
         f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{esc(row.prompt)}</td>'
         f'<td style="{_CELL};max-width:18em;overflow-wrap:break-word">{called(row.called)}</td>'
         f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{outcome(row.passed)}'
@@ -626,8 +626,11 @@ _CHAT_GRID = "display:grid;grid-template-columns:4.6em minmax(0,1fr);column-gap:
 # Words stay whole (a narrow table scrolls in its box): breaking anywhere squeezed columns to one letter.
 _CHAT_CELL = ("text-align:left;vertical-align:top;padding:1px 10px 1px 0;overflow-wrap:break-word;max-width:28em;"
               "border-bottom:1px solid var(--jp-border-color2,#e0e0e0)")
+# Untrusted (a saved notebook from a clone), JupyterLab's sanitizer drops every declaration holding var():
+# a colourless border before the themed one stays there, in the text's colour, so cards and badges keep
+# their outline; trusted, the themed one after it wins.
 _CHAT_BADGE = ("display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;line-height:1.5;"
-               "border:1px solid {colour};color:var(--jp-ui-font-color1,#212121)")
+               "border:1px solid;border:1px solid {colour};color:var(--jp-ui-font-color1,#212121)")
 _CHAT_PRE = ("white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere;margin:2px 0;"
              "font-family:var(--jp-code-font-family,monospace);font-size:12px")
 CHAT_RESULT_TEXT = 1500  # characters of a result shown in a card; the whole is in the CallRecord
@@ -685,11 +688,11 @@ def _chat_result(record: Any) -> str:
         if record.state in ("asking", "running"):
             return ""
         colour = _CHAT_ACCENT["error" if record.ran else "not run"]
-        return (f'<div style="border-left:3px solid {colour};padding:2px 8px;margin:3px 0;white-space:pre-wrap;'
-                f'overflow-wrap:anywhere">{esc(record.error or record.told)}</div>')
+        return (f'<div style="border-left:3px solid;border-left:3px solid {colour};padding:2px 8px;margin:3px 0;'
+                f'white-space:pre-wrap;overflow-wrap:anywhere">{esc(record.error or record.told)}</div>')
     if result.is_error:
-        return (f'<div style="border-left:3px solid {_CHAT_ACCENT["error"]};padding:2px 8px;margin:3px 0;'
-                f'white-space:pre-wrap;overflow-wrap:anywhere">{esc(result.text or "(no message)")}</div>')
+        return (f'<div style="border-left:3px solid;border-left:3px solid {_CHAT_ACCENT["error"]};padding:2px 8px;'
+                f'margin:3px 0;white-space:pre-wrap;overflow-wrap:anywhere">{esc(result.text or "(no message)")}</div>')
     if result.structured is not None and not result.text:
         return f'<div style="{box}">{_chat_value(result.structured)}</div>'
     text = result.text or record.told
@@ -725,7 +728,9 @@ def _chat_wire(record: Any) -> str:
 
 
 # How an approval label (CallRecord.approved) reads on a card, where the short one would puzzle.
-_CHAT_APPROVALS = {"never": "refused: approve='never'", "nobody to ask": "refused: nobody to ask",
+_CHAT_APPROVALS = {"read-only": "allowed: read-only", "allowed": "allowed without asking",
+                   "always": "allowed: always (this conversation)", "step limit": "not run: step limit",
+                   "never": "refused: approve='never'", "nobody to ask": "refused: nobody to ask",
                    "denied": "denied (deny list)", "approve(): no": "refused by approve()",
                    "approve(): yes": "allowed by approve()", "asked: always": "asked: always allow"}
 
@@ -739,14 +744,15 @@ def chat_call(record: Any) -> str:
     where = f"{record.server}.{record.tool}" if record.server else record.tool
     called = (f' <span style="{_CHAT_DIM}">called as</span> <code>{esc(record.model_name)}</code>'
               if record.model_name != record.tool else "")
-    kind = " · destructive" if record.destructive else " · read-only" if record.read_only else ""
+    kind = " · destructive" if record.destructive else " · read-only" if record.read_only and \
+        record.approved != "read-only" else ""  # the badge says it already
     took = f" · {record.seconds * 1000:,.0f} ms" if record.ran else ""
     approval = _chat_badge(_CHAT_APPROVALS.get(record.approved, record.approved or "asking"), _CHAT_ACCENT["ok" if record.allowed else
                                                                        "running" if not record.approved else "not run"])
     head = (f'<div style="display:flex;flex-wrap:wrap;gap:4px 8px;align-items:baseline">'
             f'<code style="font-weight:600;overflow-wrap:anywhere">{esc(where)}</code>{called}{approval}'
             f'<span style="{_CHAT_DIM}">{esc(state)}{esc(kind)}{esc(took)}</span></div>')
-    return (f'<div class="mcpnb-chat-call" style="border:1px solid var(--jp-border-color2,#e0e0e0);'
+    return (f'<div class="mcpnb-chat-call" style="border-left:3px solid;border:1px solid var(--jp-border-color2,#e0e0e0);'
             f'border-left:3px solid {colour};border-radius:3px;padding:4px 8px;margin:4px 0;max-width:1000px">'
             f"{head}{_chat_arguments(record)}{_chat_result(record)}{_chat_wire(record)}</div>")
 
