@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from mcp.client.stdio import StdioServerParameters
 
 import mcpnb
 from mcpnb.demo.scripted_model import Rule, start
+from overhead import ratios, shuffled_rounds  # this folder is on sys.path when a benchmark runs as a script
 
 ECHO = [sys.executable, str(Path(__file__).with_name("echo_server.py"))]
 PROMPT = "Please echo hello."
@@ -93,32 +92,11 @@ async def measure(rounds: int) -> dict[str, list[float]]:
                 for name, turn in sides:
                     answer = await turn()
                     assert "hello" in answer, (name, answer)
-            times: dict[str, list[float]] = {name: [] for name in SIDES}
-            clock = time.perf_counter
-            order = random.Random(2026)
-            for _ in range(rounds):
-                order.shuffle(sides)
-                for name, turn in sides:
-                    started = clock()
-                    await turn()
-                    times[name].append(clock() - started)
+            times = await shuffled_rounds(sides, rounds)
     finally:
         server.close()
         stand_in.stop()
     return times
-
-
-def ratios(times: dict[str, list[float]], blocks: int) -> dict[str, tuple[float, float, float]]:
-    """Each side's ratio of medians to the raw side: over all rounds, and the lowest and highest over blocks."""
-    rounds = len(times["raw"])
-    size = max(1, rounds // blocks)
-    found = {}
-    for name in SIDES:
-        whole = statistics.median(times[name]) / statistics.median(times["raw"])
-        parts = [statistics.median(times[name][i:i + size]) / statistics.median(times["raw"][i:i + size])
-                 for i in range(0, rounds - size + 1, size)]
-        found[name] = (whole, min(parts), max(parts))
-    return found
 
 
 def main() -> None:

@@ -75,17 +75,24 @@ async def measure(argv: list[str], tool: str, arguments: dict[str, Any], calls: 
         for _ in range(20):  # warm up every side
             for _, call in sides:
                 await call()
-        times: dict[str, list[float]] = {name: [] for name in SIDES}
-        clock = time.perf_counter
-        order = random.Random(2026)
-        for _ in range(calls):
-            order.shuffle(sides)
-            for name, call in sides:
-                started = clock()
-                await call()
-                times[name].append(clock() - started)
+        times = await shuffled_rounds(sides, calls)
     loud.close()
     quiet.close()
+    return times
+
+
+async def shuffled_rounds(sides: list[tuple[str, Callable[[], Any]]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each side's call, round by round, the sides in a new (seeded) order each round."""
+    times: dict[str, list[float]] = {name: [] for name, _ in sides}
+    clock = time.perf_counter
+    order = random.Random(2026)
+    sides = list(sides)
+    for _ in range(rounds):
+        order.shuffle(sides)
+        for name, call in sides:
+            started = clock()
+            await call()
+            times[name].append(clock() - started)
     return times
 
 
@@ -94,7 +101,7 @@ def ratios(times: dict[str, list[float]], blocks: int) -> dict[str, tuple[float,
     rounds = len(times["raw"])
     size = max(1, rounds // blocks)
     found = {}
-    for name in SIDES:
+    for name in times:
         whole = statistics.median(times[name]) / statistics.median(times["raw"])
         parts = [statistics.median(times[name][i:i + size]) / statistics.median(times["raw"][i:i + size])
                  for i in range(0, rounds - size + 1, size)]
