@@ -203,6 +203,8 @@ def _cannot_eval(why: str) -> int:
 def _eval_table(result: Any, *, colour: bool, width: int) -> str:
     """The runs for a terminal: one line per run (a failed one with its reasons under it), then per model
     its pass rate and the pass rate per expected tool."""
+    from .render import not_run_marks
+
     width = max(60, min(width, 120))
     indent = " " * 6
     marks = {True: ("PASS", "\033[32m"), False: ("FAIL", "\033[1;31m"), None: ("----", "\033[2m")}
@@ -213,7 +215,9 @@ def _eval_table(result: Any, *, colour: bool, width: int) -> str:
         mark, code = marks[passed]
         if colour:
             mark = f"{code}{mark}{_RESET}"
-        called = ", ".join(map(str, row.called)) if isinstance(row.called, list) and row.called else "nothing"
+        called = ", ".join(f"{name}{' (not run)' if held else ''}" for name, held in
+                           zip(map(str, row.called), not_run_marks(row.called, row.not_run))) \
+            if isinstance(row.called, list) and row.called else "nothing"
         who = f"  [{_plain(row.model)}]" if several else ""
         lines.append(f"{mark}  case {_plain(row.id)} run {row.run}{who}: called {_plain(called)}")
         if row.reason:

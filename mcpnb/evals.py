@@ -33,7 +33,12 @@ run, not a crash) and "step limit"; several at once are joined by "; ".
 with every given server's tools. A tool that is not read-only (its
 annotations do not say readOnlyHint) is not run unless ``allow=`` names it:
 the call is recorded and compared, and the model is told it was not run in
-an evaluation, so an eval never changes a system's data by surprise.
+an evaluation, so an eval never changes a system's data by surprise. The
+row's ``not_run`` lists the tools of the calls that were compared but did
+not go to the server (such calls, and any naming no offered tool or made
+past the step limit), in call order, [] when every call ran; the report and
+``python -m mcpnb eval`` mark them "not run", so a passing row never reads
+as if the call had run.
 
 **The retrieval baseline** (``model="retrieval"``) needs no model and no
 network: for each prompt it ranks the tools by TF-IDF similarity of the
@@ -76,8 +81,8 @@ ORDERS = ("any", "strict")
 NOT_RUN = ("This call was not run: in an evaluation, a tool that is not read-only runs only when allow= names "
            "it. The call is recorded and compared with the expected calls.")  # what the model is told
 NOT_RUN_LABEL = "evaluation: not run"  # CallRecord.approved of such a call
-COLUMNS = ["id", "prompt", "model", "run", "passed", "reason", "called", "arguments", "expected", "answer",
-           "input_tokens", "output_tokens", "seconds", "error"]
+COLUMNS = ["id", "prompt", "model", "run", "passed", "reason", "called", "not_run", "arguments", "expected",
+           "answer", "input_tokens", "output_tokens", "seconds", "error"]
 _FORMAT_HINT = ('each case needs a prompt (text) and expected: a list of tool names or {"tool": NAME, '
                 '"arguments": {...}, "match": "exact"|"partial"|"type"} ([] for no tool); optional order '
                 '("any" or "strict"), id and server.')
@@ -613,7 +618,7 @@ async def _evaluate(plan: _Plan, system: str | None, progress: bool) -> Evaluati
                     finished += 1
                     failed += rows[index]["passed"] is False
             if bar is not None:
-                bar.update(finished, message=f"{failed} failed")
+                bar.update(finished, message=_failures(failed))
         model_jobs = [(index, job) for index, job in enumerate(jobs) if job[0] != RETRIEVAL]
         if model_jobs:
             import anyio
@@ -629,7 +634,7 @@ async def _evaluate(plan: _Plan, system: str | None, progress: bool) -> Evaluati
                 finished += 1
                 failed += rows[index]["passed"] is False
                 if bar is not None:
-                    bar.update(finished, message=f"{failed} failed")
+                    bar.update(finished, message=_failures(failed))
 
             async with anyio.create_task_group() as group:
                 for index, (model, case, run) in model_jobs:
@@ -639,8 +644,13 @@ async def _evaluate(plan: _Plan, system: str | None, progress: bool) -> Evaluati
             bar.finish("stopped" if not isinstance(error, Exception) else f"stopped: {type(error).__name__}", False)
         raise
     if bar is not None:
-        bar.finish(f"{failed} of {len(jobs)} runs failed" if failed else "every run passed", True)
+        bar.finish(_failures(failed) or "all passed", True)  # "8/8 runs · 2 failed", as map's "8/8 calls · 2 failed"
     return _frame([row for row in rows if row is not None], plan, time.perf_counter() - started)
+
+
+def _failures(failed: int) -> str | None:
+    """The bar's message: the failures so far, once there are any (the bar already counts the runs)."""
+    return f"{failed} failed" if failed else None
 
 
 def _check_against_tools(plan: _Plan) -> None:
@@ -667,8 +677,8 @@ def _check_against_tools(plan: _Plan) -> None:
 
 def _base_row(case: Case, label: str, run: int) -> dict[str, Any]:
     return {"id": case.id, "prompt": case.prompt, "model": label, "run": run, "passed": False, "reason": "",
-            "called": [], "arguments": [], "expected": [e.as_json() for e in case.expected], "answer": "",
-            "input_tokens": 0, "output_tokens": 0, "seconds": 0.0, "error": None}
+            "called": [], "not_run": [], "arguments": [], "expected": [e.as_json() for e in case.expected],
+            "answer": "", "input_tokens": 0, "output_tokens": 0, "seconds": 0.0, "error": None}
 
 
 async def _one_run(model: Model, toolbox: Any, case: Case, run: int, plan: _Plan, system: str | None
@@ -690,7 +700,8 @@ async def _one_run(model: Model, toolbox: Any, case: Case, run: int, plan: _Plan
 
 def _fill(row: dict[str, Any], exchange: Exchange, case: Case) -> None:
     calls = [_called(record) for record in exchange.calls]
-    row.update(called=[c.tool for c in calls], arguments=[c.arguments for c in calls], answer=exchange.text,
+    row.update(called=[c.tool for c in calls], not_run=[c.tool for c in calls if not c.ran],
+               arguments=[c.arguments for c in calls], answer=exchange.text,
                input_tokens=exchange.usage.input_tokens, output_tokens=exchange.usage.output_tokens)
     reasons = []
     stopped = exchange.stopped or "end"

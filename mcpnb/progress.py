@@ -34,7 +34,7 @@ from typing import Any
 from . import runtime
 from .errors import CallCancelled
 
-__all__ = ["Progress", "SHOW_AFTER_SECONDS"]
+__all__ = ["Progress", "SHOW_AFTER_SECONDS", "counted"]
 
 SHOW_AFTER_SECONDS = 1.5  # an awaited call quiet this long gets its line (and Cancel)
 UPDATE_EVERY_SECONDS = 0.1  # at most this often to the frontend; the last state always goes
@@ -122,7 +122,7 @@ class Progress:
         done, total, message = self._state
         if self._route != "text":  # a ProgressView
             if self._updated or total is not None:
-                view.set(done, total, message, self.unit)
+                view.set(done, total, message, counted(self.unit, done, total))
             return
         if total is not None:
             view.total = total
@@ -132,6 +132,9 @@ class Progress:
         view.refresh()
 
     def _close(self, view: Any, outcome: str, succeeded: bool) -> None:
+        done, total, message = self._state
+        if message == outcome:  # "8/8 runs · 2 failed", not "... · 2 failed · 2 failed"
+            self._state = (done, total, None)
         self._draw()
         if self._route == "text":
             view.close()
@@ -144,6 +147,12 @@ class Progress:
             self._job.cancel_work(CallCancelled(
                 f"{self.label} was cancelled with its Cancel button; the server was told to stop.",
             ))
+
+
+def counted(unit: str, done: float, total: float | None) -> str:
+    """The unit as the count reads it: "1/1 run", "3/8 runs", "1 step", "4 steps" (tqdm keeps the singular
+    for its rate, "run/s")."""
+    return unit if (total if total else done) == 1 else f"{unit}s"
 
 
 def _route(job: runtime.Job | None) -> str | None:

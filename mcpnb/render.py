@@ -24,7 +24,7 @@ import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
-           "export", "lint_findings", "prose_table", "evaluation",
+           "export", "lint_findings", "prose_table", "evaluation", "not_run_marks",
            "chat_exchange", "chat_conversation", "chat_call", "chat_approval"]
 
 MAX_TEXT = 4000  # characters of one text block shown
@@ -551,14 +551,33 @@ def prose_table(frame: pd.DataFrame) -> str:
 
 _CELL = "text-align:left;vertical-align:top;padding:3px 12px 3px 0;border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"
 _BADGE = "display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;background:var(--jp-layout-color2,#eee);"
-_PASS = _BADGE + "border:1px solid var(--jp-success-color1,#388e3c)"
-_FAIL = _BADGE + "border:1px solid var(--jp-error-color1,#c62828)"
-_UNSCORED = _BADGE + "border:1px solid var(--jp-border-color1,#bdbdbd)"
+# A colourless border before each themed one: untrusted, the badges keep an outline (as the chat's do).
+_PASS = _BADGE + "border:1px solid;border:1px solid var(--jp-success-color1,#388e3c)"
+_FAIL = _BADGE + "border:1px solid;border:1px solid var(--jp-error-color1,#c62828)"
+_UNSCORED = _BADGE + "border:1px solid;border:1px solid var(--jp-border-color1,#bdbdbd)"
+# A call the evaluation compared but did not run: a small note after its name, inline (an inline-block
+# wrapped to a line of its own), a colourless border first (untrusted, the sanitizer drops the themed one).
+_NOT_RUN_NOTE = ("margin-left:4px;padding:0 5px;border-radius:8px;font-size:10px;line-height:1.4;white-space:nowrap;"
+                 "border:1px dashed;border:1px dashed var(--jp-warn-color1,#f57c00);"
+                 "color:var(--jp-ui-font-color1,#212121)")
 EVALUATION_ROWS = 200  # runs shown; the DataFrame holds them all
 
 
 def _percent(rate: float) -> str:
     return "n/a" if rate != rate else f"{rate:.0%}"
+
+
+def not_run_marks(called: Any, not_run: Any) -> list[bool]:
+    """For each called tool, whether it was not run: ``not_run`` (an evaluation row's) is those tools in call
+    order, met in ``called`` from the left."""
+    names = called if isinstance(called, list) else []
+    left = list(not_run) if isinstance(not_run, list) else []
+    marks = []
+    for name in names:
+        marks.append(bool(left) and left[0] == name)
+        if marks[-1]:
+            left.pop(0)
+    return marks
 
 
 def evaluation(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
@@ -593,10 +612,12 @@ def _evaluation_part(model: str, rows: pd.DataFrame, summary: pd.DataFrame) -> s
             return f'<span style="{_UNSCORED}">not scored</span>'
         return f'<span style="{_PASS}">pass</span>' if passed else f'<span style="{_FAIL}">fail</span>'
 
-    def called(names: Any) -> str:
+    def called(names: Any, not_run: Any) -> str:
         if not isinstance(names, list) or not names:
             return '<span class="note">nothing</span>'
-        return ", ".join(f"<code>{esc(name).replace('_', '_<wbr>')}</code>" for name in names)
+        note = f'<span style="{_NOT_RUN_NOTE}" title="compared, but not run in this evaluation">not run</span>'
+        return ", ".join(f"<code>{esc(name).replace('_', '_<wbr>')}</code>" + (note if held else "")
+                         for name, held in zip(names, not_run_marks(names, not_run)))
 
     several = rows["run"].nunique() > 1
     run_head = "".join(f'<th style="{_CELL}">{name}</th>' for name in
@@ -605,7 +626,7 @@ def _evaluation_part(model: str, rows: pd.DataFrame, summary: pd.DataFrame) -> s
         f'<tr><td style="{_CELL}">{esc(row.id)}'
         + (f'<span style="white-space:nowrap"> · {esc(row.run)}</span>' if several else "") + "</td>"
         f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{esc(row.prompt)}</td>'
-        f'<td style="{_CELL};max-width:18em;overflow-wrap:break-word">{called(row.called)}</td>'
+        f'<td style="{_CELL};max-width:18em;overflow-wrap:break-word">{called(row.called, row.not_run)}</td>'
         f'<td style="{_CELL};min-width:8em;max-width:28em;overflow-wrap:break-word">{outcome(row.passed)}'
         + (f'<div style="margin-top:2px">{esc(row.reason)}</div>' if row.reason else "") + "</td></tr>"
         for row in rows.head(EVALUATION_ROWS).itertuples(index=False))

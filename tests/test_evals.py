@@ -198,11 +198,41 @@ def test_a_tool_that_is_not_read_only_is_compared_but_not_run(crm, stand_in):
     result = evaluate(cases, stand_in.llm("anthropic"), crm, runs=1, allow=["crm.move_lead"], progress=False)
     assert result["passed"].tolist() == [True, True]  # allow= names a tool as chat's does: TOOL or SERVER.TOOL
     assert result["called"].tolist() == [["delete_lead"], ["move_lead"]]
+    assert result["not_run"].tolist() == [["delete_lead"], []]  # the row says which call did not run
     assert crm.call("get_lead", lead_id=victim).structured["id"] == victim  # still there
     summaries = " ".join(crm.trace["summary"])
     assert "move_lead" in summaries and "delete_lead" not in summaries  # allowed: run; the other: not sent
     told = json.dumps([body for path, _, body in stand_in.requests])
     assert NOT_RUN[:60] in told  # the model was told why delete_lead did not run
+
+
+def test_the_report_marks_each_call_that_was_not_run(crm, stand_in):
+    """A passing row read "called move_lead · pass" as if the lead had moved: the call that was held back
+    says "not run", and only that one."""
+    stand_in.rules = [Rule("tidy", [[("list_leads", {"stage": "lost"}), ("delete_lead", {"lead_id": 1})],
+                                    [("get_lead", {"lead_id": 1})]], "{results}")]
+    cases = [{"id": "tidy", "prompt": "tidy up the lost leads",
+              "expected": ["list_leads", "delete_lead", "get_lead"], "order": "strict"},
+             {"id": "none", "prompt": "Say hello.", "expected": []}]
+    result = evaluate(cases, stand_in.llm("openai"), crm, runs=1, progress=False)
+    assert result["passed"].tolist() == [True, True]
+    assert result["called"].tolist() == [["list_leads", "delete_lead", "get_lead"], []]
+    assert result["not_run"].tolist() == [["delete_lead"], []]
+    shown = result._repr_html_()
+    cell = next(c for c in shown.split("<td") if "list_<wbr>leads" in c and "delete_<wbr>lead" in c)  # "called"
+    assert cell.count(">not run</span>") == 1
+    assert cell.index("delete_<wbr>lead") < cell.index(">not run</span>") < cell.index("get_<wbr>lead")
+    note = cell[cell.rindex("<span", 0, cell.index(">not run</span>")):]
+    assert "border:1px dashed;border:1px dashed var(--jp-warn-color1" in note  # outlined untrusted too
+
+
+def test_not_run_marks_follow_the_calls_in_order():
+    from mcpnb.render import not_run_marks
+
+    assert not_run_marks(["a", "b", "a"], ["a"]) == [True, False, False]
+    assert not_run_marks(["a", "b", "b"], ["b", "b"]) == [False, True, True]
+    assert not_run_marks(["a"], []) == [False] and not_run_marks([], []) == []
+    assert not_run_marks(["a"], None) == [False]  # a row from before the column existed
 
 
 # -- the baseline ---------------------------------------------------------------------------------------
@@ -340,6 +370,7 @@ def test_cli_runs_a_model_at_a_base_url(tmp_path, stand_in):
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert [run["called"] for run in shown["runs"]] == [["list_leads"], ["list_leads"]]
+    assert [run["not_run"] for run in shown["runs"]] == [[], []]
     assert SCRIPTED_KEY not in done.stdout
     wrong = run_cli(str(cases), "--model", "nonsense:x", "--target", "demo:crm")
     assert wrong.returncode == 2 and wrong.stderr.startswith("mcpnb eval: could not evaluate: ")
@@ -351,7 +382,22 @@ def test_cli_runs_a_model_at_a_base_url(tmp_path, stand_in):
     assert "the key was refused" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 
-def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path):
+def test_cli_says_which_calls_were_not_run(tmp_path, stand_in):
+    stand_in.rules = [Rule("lead 1", [[("get_lead", {"lead_id": 1}), ("delete_lead", {"lead_id": 1})]], "{results}")]
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps([{"prompt": "Look at lead 1, then delete it",
+                                  "expected": ["get_lead", "delete_lead"]}]))
+    common = (str(cases), "--model", "openai:scripted-1", "--base-url", stand_in.openai_url, "--target", "demo:crm",
+              "--runs", "1")
+    table = run_cli(*common, env={"OPENAI_API_KEY": SCRIPTED_KEY})
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("PASS  case 1 run 1: called get_lead, delete_lead (not run)\n")
+    shown = json.loads(run_cli(*common, "--format", "json", env={"OPENAI_API_KEY": SCRIPTED_KEY}).stdout)
+    assert shown["runs"][0]["called"] == ["get_lead", "delete_lead"]
+    assert shown["runs"][0]["not_run"] == ["delete_lead"]
+
+
+def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path, stand_in):
     """The sync call from a notebook cell: a progress bar under the cell while it runs, then the report."""
     import nbformat
     from nbclient import NotebookClient
@@ -359,7 +405,15 @@ def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path):
     code = ('import mcpnb\nfrom mcpnb.evals import evaluate\nmcpnb.connect("demo:crm")\n'
             'evaluate([{"prompt": "Delete the lead entered by mistake", "expected": ["delete_lead"]},\n'
             '          {"prompt": "Erase a person\'s data on request", "expected": ["erase_contact"]}], "retrieval")')
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    # A slow (scripted) model: the bar is shown before the runs end (work done before the cell thread
+    # takes its errand shows no bar at all).
+    stand_in.delay = 0.3
+    stand_in.rules = [Rule(NEGOTIATION, [[("list_leads", {"stage": "negotiation"})]], "{results}")]
+    failing = (f'model = mcpnb.llm("openai:scripted-1", base_url={stand_in.openai_url!r}, api_key={SCRIPTED_KEY!r})\n'
+               f'evaluate([{{"prompt": {NEGOTIATION!r}, "expected": ["list_leads"]}},\n'
+               f'          {{"prompt": "Say hello.", "expected": ["list_leads"]}}], model, runs=1)\n'
+               f'evaluate([{{"prompt": "Send the newsletter", "expected": ["send_newsletter"]}}], model, runs=3)')
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell(failing)])
     NotebookClient(notebook, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = notebook.cells[0].outputs
@@ -367,3 +421,8 @@ def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path):
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)  # the bar
     report = outputs[-1]["data"]["text/html"]
     assert "100% passed (2 of 2 runs, 2 cases)" in report and RETRIEVAL_LABEL in report
+    # The bar's last words: runs counted in the plural, the failures said once (as map's "8/8 calls · 2 failed").
+    states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    said = {state["state"].get("value") for state in states if state["model_name"] == "LabelModel"}
+    assert [o for o in notebook.cells[1].outputs if o.output_type == "error"] == []
+    assert {"2/2 runs · all passed", "2/2 runs · 1 failed", "3/3 runs · 3 failed"} <= said, said
