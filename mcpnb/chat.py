@@ -28,7 +28,10 @@ the transcript says why.
 
 A tool that fails (``isError``), a request that times out and a server that
 crashed all come back to the model as error results with mcpnb's one-line
-message: the conversation goes on and the kernel lives.
+message: the conversation goes on and the kernel lives. A turn the model fails
+in (a rate limit, a server error) or that is interrupted keeps what happened:
+the prompt and every tool call that ran stay in the conversation (a call cut
+short is answered as interrupted), so a follow-up does not repeat them blindly.
 
 ``run_turn`` and ``Toolbox`` are the loop itself, for code that drives a model
 its own way (``mcpnb.evals`` runs its cases through them).
@@ -454,15 +457,16 @@ async def run_turn(model: Model, tools: Toolbox, messages: list[Message], prompt
     """One user turn: ``prompt`` goes to ``model`` with ``tools``; each tool call it asks for is approved
     (``approver(record)`` returns its label, see ``RUNS``; None runs everything) and run, and the results go
     back, until the model stops or ``max_steps`` model requests were made. ``messages`` (the conversation so
-    far) grows by this turn; if the model fails, it is left as it was and ``stopped`` says why.
+    far) grows by this turn. If the model fails or the turn is interrupted, ``stopped`` says why and
+    ``messages`` keeps the prompt and every tool round that happened (a call that ran changed something:
+    the model must know, or "try again" repeats it); calls left without a result get an error result
+    saying they were interrupted, so the next request is one both APIs accept.
     ``on_step(exchange)`` is called after each model reply and each call (to show the turn as it goes).
-    ``turn`` numbers it (default: one more than the user messages so far; a turn that failed left none)."""
+    ``turn`` numbers it (default: one more than the user messages so far)."""
     if turn is None:
         turn = 1 + sum(1 for message in messages if message.role == "user")
     exchange = Exchange(turn, prompt, model, tools.notes)
     exchange.max_steps = max_steps
-    start = len(messages)
-    finished = False
 
     def show() -> None:
         if on_step is not None:
@@ -476,7 +480,6 @@ async def run_turn(model: Model, tools: Toolbox, messages: list[Message], prompt
                 reply = await model.acomplete(messages, tools=tools.definitions, system=system)
             except MCPNBError as error:
                 exchange.stopped = f"error: {_one_line(error)}"
-                del messages[start:]
                 break
             exchange.replies.append(reply)
             step = len(exchange.replies)
@@ -497,14 +500,55 @@ async def run_turn(model: Model, tools: Toolbox, messages: list[Message], prompt
             if last:
                 exchange.stopped = "step limit"
                 break
-        finished = True
+    except BaseException as error:
+        interrupted = isinstance(error, (KeyboardInterrupt, asyncio.CancelledError))
+        exchange.stopped = exchange.stopped or ("interrupted" if interrupted else
+                                                f"error: {type(error).__name__}: {_one_line(error)}")
+        _answer_open_calls(messages, exchange, tools)
+        raise
     finally:
-        if not finished:  # interrupted: the conversation stays as it was before this turn
-            del messages[start:]
-            exchange.stopped = exchange.stopped or "interrupted"
         exchange.seconds = time.monotonic() - exchange.started
     show()
     return exchange
+
+
+INTERRUPTED_BEFORE = "Not run: the turn was interrupted before this call ran."
+INTERRUPTED_WHILE = ("The turn was interrupted while this call ran: it may or may not have taken effect "
+                     "(check before calling it again).")
+
+
+def _answer_open_calls(messages: list[Message], exchange: Exchange, tools: Toolbox) -> None:
+    """Give each call of the last assistant message that has no result an error result saying it was
+    interrupted (and its record the same; a call not reached yet gets one, so its card shows it), so the
+    conversation stays one the APIs accept: every ``tool_use`` answered in the next message."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "assistant":
+            break
+        if messages[index].role == "user":
+            return
+    else:
+        return
+    answered = {m.call_id for m in messages[index + 1:] if m.role == "tool"}
+    records = {record.call_id: record for record in exchange.calls}
+    for call in messages[index].calls:
+        if call.id in answered:
+            continue
+        record = records.get(call.id)
+        if record is not None and record.told:  # it finished; its result had not been added yet
+            messages.append(Message(role="tool", text=record.told, call_id=call.id, is_error=record.is_error))
+            continue
+        told = INTERRUPTED_WHILE if record is not None and record.ran else INTERRUPTED_BEFORE
+        if record is None and exchange.replies:
+            record = tools.record(call, turn=exchange.turn, step=len(exchange.replies))
+            exchange.calls.append(record)
+            told = record.error or told  # an unknown tool, arguments that could not be read: that, as ever
+        if record is not None:
+            if not record.approved:
+                record.approved = "interrupted"
+            if record.result is None and record.error is None:
+                record.error = told
+            record.told = told
+        messages.append(Message(role="tool", text=told, call_id=call.id, is_error=True))
 
 
 # -- the conversation ---------------------------------------------------------------------------------
@@ -577,9 +621,21 @@ class Chat:
         tools = await Toolbox.build(servers, self.model.export_provider)
         if live is not None:
             live.start()
-        exchange = await run_turn(self.model, tools, self.messages, prompt, system=self.system,
-                                  max_steps=self.max_steps, approver=self._approver,
-                                  on_step=live.update if live is not None else None, turn=len(self.exchanges) + 1)
+        begun: list[Exchange] = []  # the turn, once it began: kept if it is interrupted (its messages are)
+
+        def step(exchange: Exchange) -> None:
+            if not begun:
+                begun.append(exchange)
+            if live is not None:
+                live.update(exchange)
+
+        try:
+            exchange = await run_turn(self.model, tools, self.messages, prompt, system=self.system,
+                                      max_steps=self.max_steps, approver=self._approver, on_step=step,
+                                      turn=len(self.exchanges) + 1)
+        except BaseException:
+            self.exchanges.extend(begun)
+            raise
         self.exchanges.append(exchange)
         return exchange
 
@@ -634,6 +690,9 @@ class Chat:
             if exchange.stopped not in ("end", ""):
                 row(turn=exchange.turn, step=len(exchange.replies), role="note", text=f"stopped: {exchange.stopped}")
         frame = pd.DataFrame(rows, columns=TRANSCRIPT_COLUMNS)
+        # Whole numbers stay whole where a row has none (2173, not 2173.0); times to the millisecond.
+        frame = frame.astype({"input_tokens": "Int64", "output_tokens": "Int64"})
+        frame["seconds"] = frame["seconds"].astype("float64").round(3)
         frame.attrs["mcp"] = {"model": self.model.label}
         return frame
 

@@ -416,10 +416,18 @@ class Model:
 
         rows = "".join(f"<tr><th>{render.esc(k)}</th><td class='what'>{render.esc(v)}</td></tr>"
                        for k, v in self._settings())
-        scripted = ("<div class='note'>Not a model: a program on this machine (mcpnb.demo.scripted_model) "
-                    "follows rules to compute its replies.</div>") if self.scripted else ""
-        return render._box(f"<div class='head'>{render.esc(self.label)}</div>{scripted}"
-                           f"<table class='steps'>{rows}</table>")
+        head = render.esc(self.label)
+        scripted = ""
+        if self.scripted:
+            # Hard to miss: bold, behind a warning-coloured bar. The colourless border comes first: an
+            # untrusted notebook's sanitizer drops a style with var(), and the bar must stay.
+            head = (f"{render.esc(self.label.removesuffix(' ' + SCRIPTED))} <span style='font-weight:700;"
+                    "border-left:3px solid;border-left:3px solid var(--jp-warn-color1);padding:1px 6px;"
+                    "margin-left:4px;white-space:nowrap;color:var(--jp-content-font-color0)'>"
+                    f"{render.esc(SCRIPTED)}</span>")
+            scripted = ("<div class='note'>Not a model: a program on this machine (mcpnb.demo.scripted_model) "
+                        "follows rules to compute its replies.</div>")
+        return render._box(f"<div class='head'>{head}</div>{scripted}<table class='steps'>{rows}</table>")
 
 
 _SMALL = ("haiku", "mini", "nano", "flash", "lite", "small", "tiny", "8b", "7b", "3b", "1b")
@@ -443,11 +451,13 @@ def _said(error: Exception) -> str:
 
 
 def _anthropic_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """The conversation in the Messages API's shape: tool results (and a prompt after them) in one user message."""
+    """The conversation in the Messages API's shape. Tool results and the prompts after them (a follow-up
+    after a turn that failed or hit its step limit: more than one) go in ONE user message, the tool_result
+    blocks first, as the API requires; empty text (which it refuses) is left out or said so."""
     out: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "assistant":
-            blocks: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if message.text else []
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": message.text}] if message.text.strip() else []
             blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in message.calls]
             out.append({"role": "assistant", "content": blocks or [{"type": "text", "text": "(no text)"}]})
             continue
@@ -458,11 +468,14 @@ def _anthropic_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
             if message.is_error:
                 block["is_error"] = True
         else:
-            block = {"type": "text", "text": message.text or "(empty)"}
+            block = {"type": "text", "text": message.text if message.text.strip() else "(empty)"}
         if out and out[-1]["role"] == "user":
             out[-1]["content"].append(block)
         else:
             out.append({"role": "user", "content": [block]})
+    for entry in out:  # tool results before any text (stable: each kind keeps its order)
+        if entry["role"] == "user":
+            entry["content"].sort(key=lambda block: block["type"] != "tool_result")
     return out
 
 

@@ -6,7 +6,10 @@ openai packages; the servers are the demo crm and in-process MCPServers made her
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import threading
 import time
 
 import pytest
@@ -17,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 import mcpnb
 from mcpnb.chat import TRANSCRIPT_COLUMNS, chat
 from mcpnb.demo.scripted_model import Rule, serving
+from mcpnb.llm import Message
 
 from .conftest import FAULTY
 
@@ -214,6 +218,12 @@ def test_the_transcript_and_the_usage_tables(stand_in, crm):
     assert usage.steps.tolist() == [2, 1] and usage.tool_calls.tolist() == [1, 0]
     answered = transcript[transcript.role == "assistant"]
     assert usage.input_tokens.sum() == answered.input_tokens.sum() > 0
+    # Tokens are whole numbers where a row has none (2173, not 2173.0); seconds to the millisecond.
+    assert str(transcript.input_tokens.dtype) == str(transcript.output_tokens.dtype) == "Int64"
+    assert transcript.input_tokens.isna().tolist() == [role != "assistant" for role in transcript.role]
+    assert ".0" not in transcript.to_string(columns=["input_tokens", "output_tokens"])
+    timed = transcript.seconds.dropna()
+    assert len(timed) == 4 and (timed == timed.round(3)).all() and timed.sum() > 0  # 3 replies, 1 call
 
 
 def optional_server() -> MCPServer:
@@ -341,13 +351,120 @@ def test_a_failing_model_ends_the_turn_with_one_line_and_the_conversation_stays_
     exchange = conversation.ask("anything")
     assert exchange.stopped.startswith("error: ") and "\n" not in exchange.stopped
     assert "scripted-stand-in-key" not in exchange.stopped
-    assert conversation.messages == []  # the failed turn left nothing half-said
+    assert conversation.messages == [Message("user", "anything")]  # the prompt stays; nothing half-said
     stand_in.fail_with = None
-    stand_in.rules = [Rule(when="again", answer="fine now")]
-    assert conversation.ask("again").text == "fine now"
+    stand_in.rules = [Rule(when="anything", answer="the old prompt"), Rule(when="again", answer="fine now")]
+    assert conversation.ask("again").text == "fine now"  # the latest prompt is answered
+    assert tool_rounds(stand_in, "/v1/messages")[-1]["messages"] == [  # both prompts, in one user message
+        {"role": "user", "content": [{"type": "text", "text": "anything"}, {"type": "text", "text": "again"}]}]
     assert [e.turn for e in conversation.exchanges] == [1, 2]  # the failed turn keeps its number
     assert conversation.transcript.groupby("turn")["role"].apply(list).to_dict() == {
         1: ["user", "note"], 2: ["user", "assistant"]}
+
+
+def moves(crm: mcpnb.Server) -> list[dict]:
+    """The move_lead calls that went to the crm, from its trace."""
+    return [m for m in crm.trace.message if m.get("method") == "tools/call" and m["params"]["name"] == "move_lead"]
+
+
+def the_round_was_sent_again(stand_in, provider: str, first: str, follow_up: str, told: str) -> None:
+    """The follow-up request carries the earlier prompt, the tool call and its result, in the shape the API takes."""
+    if provider == "anthropic":
+        sent = tool_rounds(stand_in, "/v1/messages")[-1]["messages"]
+        assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+        assert sent[0]["content"] == [{"type": "text", "text": first}]
+        [use] = sent[1]["content"]
+        assert (use["type"], use["name"]) == ("tool_use", "move_lead")
+        result, prompt = sent[2]["content"]  # the result first, then the new prompt: ONE user message
+        assert result["type"] == "tool_result" and result["tool_use_id"] == use["id"]
+        assert told in result["content"] and prompt == {"type": "text", "text": follow_up}
+    else:
+        sent = tool_rounds(stand_in, "/chat/completions")[-1]["messages"]
+        assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+        assert sent[0]["content"] == first and sent[3]["content"] == follow_up
+        [call] = sent[1]["tool_calls"]
+        assert call["function"]["name"] == "move_lead" and sent[2]["tool_call_id"] == call["id"]
+        assert told in sent[2]["content"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_model_failing_at_step_2_keeps_the_tool_round_that_ran(stand_in, crm, provider):
+    """move_lead ran at step 1, then the model failed: the next turn's model must know the lead moved,
+    or "try again" moves it again."""
+    lead = first_lead(crm)
+    stand_in.rules = [Rule(when="move", steps=[[("move_lead", {"lead_id": lead["id"], "stage": "lost"})]],
+                           answer="{results}"),
+                      Rule(when="did it", answer="It did: {prompt}")]
+    conversation = chat(stand_in.llm(provider), [crm], show=False, allow=["move_lead"])
+    stand_in.fail_with, stand_in.fail_after = (500, "Internal server error"), 1  # step 1 answered, step 2 fails
+    exchange = conversation.ask("Move the lead to lost.")
+    assert exchange.stopped.startswith("error: ") and "HTTP 500" in exchange.stopped
+    [record] = exchange.calls
+    assert record.ran and not record.is_error and record.approved == "allowed"
+    assert crm.call("get_lead", lead_id=lead["id"]).structured["stage"] == "lost"
+    assert "move_lead" in exchange._repr_html_() and "HTTP 500" in exchange._repr_html_()  # the card shows it ran
+    assert [m.role for m in conversation.messages] == ["user", "assistant", "tool"]
+    stand_in.fail_with = None
+    follow = conversation.ask("Did it work?")
+    assert follow.text == "It did: Did it work?" and follow.turn == 2 and follow.stopped == "end"
+    the_round_was_sent_again(stand_in, provider, "Move the lead to lost.", "Did it work?", record.told)
+    assert len(moves(crm)) == 1
+    assert conversation.transcript[["turn", "role", "tool"]].fillna("").values.tolist()[:4] == [
+        [1, "user", ""], [1, "assistant", "move_lead"], [1, "tool", "move_lead"], [1, "note", ""]]
+
+
+def interrupt_in(seconds: float) -> None:
+    """Ctrl-C (a kernel's interrupt) for the main thread, blocked in a synchronous ask, in ``seconds``."""
+    threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_interrupt_while_waiting_for_the_model_keeps_the_tool_round_that_ran(stand_in, crm, provider):
+    lead = first_lead(crm)
+    stand_in.rules = [Rule(when="move", steps=[[("move_lead", {"lead_id": lead["id"], "stage": "lost"})]] * 2,
+                           answer="{results}"),
+                      Rule(when="where", answer="Asked: {prompt}")]
+
+    def approve(record) -> bool:  # step 1's call: from now on the model is slow, and the person presses stop
+        stand_in.delay = 60
+        interrupt_in(1.5)
+        return True
+
+    conversation = chat(stand_in.llm(provider), [crm], show=False, approve=approve)
+    with pytest.raises(KeyboardInterrupt):
+        conversation.ask("Move the lead to lost.")
+    stand_in.delay = 0
+    [exchange] = conversation.exchanges  # the turn is kept, as far as it went
+    assert exchange.stopped == "interrupted" and exchange.steps == 1
+    [record] = exchange.calls
+    assert record.ran and not record.is_error
+    assert crm.call("get_lead", lead_id=lead["id"]).structured["stage"] == "lost"
+    assert [m.role for m in conversation.messages] == ["user", "assistant", "tool"]
+    follow = conversation.ask("Where is the lead now?")
+    assert follow.text == "Asked: Where is the lead now?" and follow.turn == 2
+    the_round_was_sent_again(stand_in, provider, "Move the lead to lost.", "Where is the lead now?", record.told)
+    assert len(moves(crm)) == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_interrupt_during_a_tool_call_answers_it_as_interrupted(stand_in, provider):
+    faulty = mcpnb.connect(FAULTY, name="faulty")
+    stand_in.rules = [Rule(when="slow", steps=[[("slow", {"seconds": 60}), ("echo", {"text": "x"})]],
+                           answer="{results}"),
+                      Rule(when="hello", answer="hello back")]
+    conversation = chat(stand_in.llm(provider), [faulty], show=False, approve="always")
+    interrupt_in(1.5)
+    with pytest.raises(KeyboardInterrupt):
+        conversation.ask("be slow")
+    [exchange] = conversation.exchanges
+    slow, echo = exchange.calls
+    assert exchange.stopped == "interrupted"
+    assert slow.ran and slow.state == "error" and "interrupted while this call ran" in slow.told
+    assert not echo.ran and echo.approved == "interrupted" and echo.state == "not run" and "Not run" in echo.told
+    tools = [m for m in conversation.messages if m.role == "tool"]
+    assert [(m.call_id, m.is_error) for m in tools] == [(slow.call_id, True), (echo.call_id, True)]
+    assert conversation.ask("hello").text == "hello back"  # a request both APIs accept
+    assert "interrupted while this call ran" in json.dumps(stand_in.requests[-1][2])
 
 
 def test_mistakes_are_one_clear_message(stand_in, crm):
@@ -450,7 +567,10 @@ def test_an_interrupted_turn_stops_its_tool_call_and_the_conversation_goes_on(ke
     assert content["status"] == "error" and content["ename"] == "Interrupted"
     drawn = [m for m in seen if m["msg_type"] in ("display_data", "update_display_data")]
     assert "interrupted" in drawn[-1]["content"]["data"]["text/html"]  # not "waiting for the model" for ever
-    assert kernel.run("len(c.messages), len(c.exchanges)") == "(0, 0)"  # nothing half-said is kept
+    # The turn is kept as far as it went: the call is answered as interrupted, so the next request is valid.
+    assert kernel.run("[m.role for m in c.messages], len(c.exchanges)") == "(['user', 'assistant', 'tool'], 1)"
+    assert kernel.run("c.messages[-1].is_error, 'interrupted while this call ran' in c.messages[-1].text") == \
+        "(True, True)"
     assert kernel.run("c.ask('hello').text") == "'hello back'"
 
 

@@ -146,6 +146,91 @@ def test_a_tool_result_that_answers_no_call_is_refused_as_the_api_refuses_it(sta
     assert ("tool_use" in caught.value.message) if provider == "anthropic" else ("tool_calls" in caught.value.message)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_follow_up_after_a_failed_turn_is_sent_in_a_shape_the_api_takes(stand_in, provider, definitions):
+    """A turn that failed leaves its prompt (and the tool rounds that ran) behind: the next prompt comes
+    after a user message or tool results. Anthropic gets ONE user message, the results first."""
+    stand_in.rules = [Rule(when="book", steps=[[("find_room", {"day": "Tue"})]]), Rule(when="first", answer="1"),
+                      Rule(when="second", answer="2nd")]
+    model = stand_in.llm(provider)
+    assert model.complete([Message("user", "first"), Message("user", "second")]).text == "2nd"  # the latest
+    call = model.complete([Message("user", "book it")], tools=definitions[provider]).calls[0]
+    history = [Message("user", "book it"), Message("assistant", "", (call,)), Message("tool", "Oak", call_id=call.id),
+               Message("user", "second")]
+    assert model.complete(history, tools=definitions[provider]).text == "2nd"
+    first, _, second = bodies(stand_in, provider)
+    if provider == "anthropic":
+        assert first["messages"] == [{"role": "user", "content": [{"type": "text", "text": "first"},
+                                                                  {"type": "text", "text": "second"}]}]
+        assert second["messages"][2] == {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": call.id, "content": "Oak"}, {"type": "text", "text": "second"}]}
+    else:
+        assert [m["role"] for m in first["messages"]] == ["user", "user"]
+        assert [m["role"] for m in second["messages"]] == ["user", "assistant", "tool", "user"]
+
+
+def raw(stand_in, provider: str, messages: list[dict]) -> tuple[int, str]:
+    """A request straight to the stand-in (no adapter in between): its status and error message."""
+    import urllib.error
+    import urllib.request
+
+    url = stand_in.anthropic_url + "/v1/messages" if provider == "anthropic" else \
+        stand_in.openai_url + "/chat/completions"
+    body = {"model": "scripted-1", "max_tokens": 50, "messages": messages}
+    headers = {"content-type": "application/json", "x-api-key": "scripted", "anthropic-version": "2023-06-01",
+               "authorization": "Bearer scripted"}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, ""
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())["error"]["message"]
+
+
+USE = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "find_room", "input": {}}]}
+RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "Oak"}
+CALLS = {"role": "assistant", "content": None,
+         "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "find_room", "arguments": "{}"}}]}
+ANSWER = {"role": "tool", "tool_call_id": "call_1", "content": "Oak"}
+
+
+@pytest.mark.parametrize("case, provider, messages, refused", [
+    ("results, then a prompt", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": [RESULT, {"type": "text", "text": "and?"}]}],
+     None),
+    ("results, then a prompt in another user message", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": [RESULT]},
+      {"role": "user", "content": "and?"}], None),
+    ("text before the results", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": [{"type": "text", "text": "and?"}, RESULT]}],
+     "must come first"),
+    ("a prompt where the results belong", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": "and?"}], "without `tool_result`"),
+    ("a result for an earlier assistant's call", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": [RESULT]},
+      {"role": "assistant", "content": "done"}, {"role": "user", "content": [RESULT]}], "unexpected `tool_use_id`"),
+    ("a call answered twice", "anthropic",
+     [{"role": "user", "content": "book"}, USE, {"role": "user", "content": [RESULT, RESULT]}], "single `tool_result`"),
+    ("blank text", "anthropic", [{"role": "user", "content": [{"type": "text", "text": " "}]}], "non-whitespace"),
+    ("results, then a prompt", "openai",
+     [{"role": "user", "content": "book"}, CALLS, ANSWER, {"role": "user", "content": "and?"}], None),
+    ("two prompts in a row", "openai", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], None),
+    ("a prompt before the results", "openai",
+     [{"role": "user", "content": "book"}, CALLS, {"role": "user", "content": "and?"}, ANSWER], "did not have response"),
+    ("a result for an earlier assistant's call", "openai",
+     [{"role": "user", "content": "book"}, CALLS, ANSWER, {"role": "assistant", "content": "done"}, ANSWER],
+     "must be a response to a preceeding message"),
+    ("a result without content", "openai",
+     [{"role": "user", "content": "book"}, CALLS, {"role": "tool", "tool_call_id": "call_1"}], "content"),
+])
+def test_the_stand_in_takes_and_refuses_conversations_as_the_apis_do(stand_in, case, provider, messages, refused):
+    status, said = raw(stand_in, provider, messages)
+    if refused is None:
+        assert status == 200, said
+    else:
+        assert status == 400 and refused in said, (status, said)
+
+
 def test_openai_strict_schemas_are_checked_as_the_api_checks_them(stand_in, definitions):
     loose = json.loads(json.dumps(definitions["openai"]))
     del loose[0]["function"]["parameters"]["additionalProperties"]
@@ -342,6 +427,11 @@ def test_a_scripted_model_says_so_wherever_it_is_shown(stand_in):
     shown = model._repr_html_()
     assert "scripted stand-in, not a model" in shown and "scripted-&lt;mini&gt;" in shown and "<mini>" not in shown
     assert "var(--jp-" in shown and model.export_provider == "anthropic"
+    # The label stands out: bold, behind a warning bar whose colourless border comes first (an untrusted
+    # notebook drops a style with var(); the bar stays).
+    badge = shown[shown.index("<span", shown.index("class='head'")):shown.index("</span>", shown.index("class='head'"))]
+    assert badge.endswith(">(scripted stand-in, not a model)") and "font-weight:700" in badge
+    assert "border-left:3px solid;border-left:3px solid var(--jp-warn-color1)" in badge
 
 
 # -- a model behind sampling ---------------------------------------------------------------------

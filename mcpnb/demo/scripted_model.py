@@ -35,7 +35,10 @@ It validates what the real APIs validate (a key present, required fields, tool
 definitions' shape, tool results answering the previous assistant's calls,
 OpenAI strict schemas) and refuses with the provider's error bodies;
 ``fail_with = (status, message)`` makes every request fail like the real API
-(401, 404, 429, 500 ...). Token numbers are scripted: ``len(compact JSON) // 4``.
+(401, 404, 429, 500 ...); with ``fail_after = n`` the next n conversation
+requests are still answered (a model that fails at step n + 1). ``delay``
+makes each conversation request wait that many seconds (a slow model).
+Token numbers are scripted: ``len(compact JSON) // 4``.
 Keys are never recorded, except those that open nothing (starting with
 "scripted", or mcpnb's placeholder for servers that need none).
 
@@ -86,12 +89,16 @@ class StandIn:
     rules: list[Rule] = field(default_factory=list)
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
     fail_with: tuple[int, str] | None = None
+    fail_after: int = 0  # with fail_with: conversation requests still answered before the failing starts
+    delay: float = 0.0  # seconds each conversation request waits before its answer (a slow model)
     _server: http.server.ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     # The connections being served, with their threads: a client's keep-alive connection would keep
     # its thread waiting for the next request after stop() otherwise.
     _open: dict[Any, threading.Thread] = field(default_factory=dict, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def anthropic_url(self) -> str:
@@ -111,6 +118,7 @@ class StandIn:
 
     def stop(self) -> None:
         """Stop serving (``serving()`` does this on leaving)."""
+        self._stopping.set()  # a delayed answer stops waiting
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -126,6 +134,16 @@ class StandIn:
 
     def _next_id(self) -> int:
         return next(self._ids)
+
+    def _failure(self, conversation: bool) -> tuple[int, str] | None:
+        """``fail_with`` if this request fails: a conversation request counts ``fail_after`` down first (so
+        ``fail_after = 1`` answers one more request, then fails: a model failing at step 2)."""
+        with self._lock:
+            if self.fail_with is not None and self.fail_after > 0:
+                if conversation:
+                    self.fail_after -= 1
+                return None
+            return self.fail_with
 
 
 def start(rules: Iterable[Rule] = ()) -> StandIn:
@@ -300,6 +318,10 @@ def _read_anthropic(messages: list[Any]) -> tuple[_Turn | None, str | None]:
         if not isinstance(content, (str, list)) or (isinstance(content, list) and not content) or content == "":
             return None, f"messages.{index}: all messages must have non-empty content"
         blocks = _anthropic_blocks(content)
+        for number, block in enumerate(blocks):
+            if isinstance(block, dict) and block.get("type") == "text" and not str(block.get("text", "")).strip():
+                return None, (f"messages.{index}.content.{number}: text content blocks must contain "
+                              "non-whitespace text")
         if index == 0 and message["role"] != "user":
             return None, "messages: first message must use the \"user\" role"
         if message["role"] == "assistant":
@@ -323,6 +345,10 @@ def _read_anthropic(messages: list[Any]) -> tuple[_Turn | None, str | None]:
             return None, (f"messages.{index}.content: unexpected `tool_use_id` found in `tool_result` blocks: "
                           f"{', '.join(map(str, unknown))}. Each `tool_result` block must have a corresponding "
                           "`tool_use` block in the previous message.")
+        twice = sorted({i for i in given if given.count(i) > 1})
+        if twice:
+            return None, (f"messages.{index}.content: each `tool_use` block must have a single `tool_result` "
+                          f"block; found more than one for: {', '.join(map(str, twice))}")
         missing = [i for i in expected_ids if i not in given]
         if missing:
             return None, (f"messages.{index}: `tool_use` ids were found without `tool_result` blocks immediately "
@@ -335,9 +361,11 @@ def _read_anthropic(messages: list[Any]) -> tuple[_Turn | None, str | None]:
         for block in results:
             turn.results.append((names.get(block["tool_use_id"], "?"), _text_of(block.get("content", "")),
                                  bool(block.get("is_error"))))
-        said = "\n".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
-        if said.strip():
-            turn = _Turn(prompt=said)
+        # The latest prompt is the last text block: a user message may carry an earlier, unanswered one
+        # (a turn that failed) before it.
+        said = [b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+        if said:
+            turn = _Turn(prompt=said[-1])
     return turn, None
 
 
@@ -477,6 +505,8 @@ def _read_openai(messages: list[Any]) -> tuple[_Turn | None, str | None, str | N
             return None, ("An assistant message with 'tool_calls' must be followed by tool messages responding to "
                           f"each 'tool_call_id'. The following tool_call_ids did not have response messages: "
                           f"{', '.join(waiting)}"), f"messages.[{index}].role"
+        if role in ("tool", "user", "system", "developer") and not isinstance(message.get("content"), (str, list)):
+            return None, f"Missing required parameter: 'messages.[{index}].content'.", f"messages.[{index}].content"
         if role == "tool":
             call_id = message.get("tool_call_id")
             if not call_id:
@@ -605,8 +635,12 @@ def _handler(stand_in: StandIn) -> type[http.server.BaseHTTPRequestHandler]:
             else:
                 provider, compute = route
                 error = _anthropic_error if provider == "anthropic" else _openai_error
-                if stand_in.fail_with is not None:
-                    status, answer = error(*stand_in.fail_with)
+                conversation = path in ("/v1/messages", "/v1/chat/completions")
+                if conversation and stand_in.delay > 0:
+                    stand_in._stopping.wait(stand_in.delay)
+                failure = stand_in._failure(conversation)
+                if failure is not None:
+                    status, answer = error(*failure)
                 elif not parsed:
                     status, answer = error(400, "The request body is not valid JSON.")
                 else:
