@@ -99,14 +99,12 @@ class Progress:
 
     def _make(self, cancellable: bool) -> None:
         """On the cell's thread, in its context: build the widget and display it there."""
-        from IPython.display import display
-
         # Upward and lazy on purpose: ipywidgets is loaded only when a line is shown in a kernel.
         from .widgets.progress import ProgressView
 
         view = ProgressView(self.label, self._cancel if cancellable else None)
+        view.show()  # first: a line adopted after its work ended is finished at once, and says so
         self._adopt(view)
-        display(view.widget)
 
     def _adopt(self, view: Any) -> None:
         with self._lock:

@@ -426,3 +426,7 @@ def test_in_a_kernel_a_blocked_cell_shows_the_bar_and_the_report(tmp_path, stand
     said = {state["state"].get("value") for state in states if state["model_name"] == "LabelModel"}
     assert [o for o in notebook.cells[1].outputs if o.output_type == "error"] == []
     assert {"2/2 runs · all passed", "2/2 runs · 1 failed", "3/3 runs · 3 failed"} <= said, said
+    # Where the widget cannot be drawn (a saved notebook opened elsewhere), its plain text says the same.
+    plain = [o["data"]["text/plain"] for o in notebook.cells[1].outputs
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert plain == ["evaluate: 2/2 runs · 1 failed", "evaluate: 3/3 runs · 3 failed"], plain

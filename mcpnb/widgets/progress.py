@@ -7,6 +7,7 @@ updated from any thread (widget updates are routed by comm, not by cell).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as w
 
@@ -44,6 +45,22 @@ class ProgressView:
             self.cancel.on_click(lambda _: self._cancel(on_cancel))
         self.widget = w.HBox([self.title, self.bar, self.count, self.cancel, self.hint])
         self.widget.add_class("mcpnb-progress")
+        self.label = label
+        self._handle: Any = None
+
+    def show(self) -> None:
+        """Display the line in the current cell. Its plain-text form says what it is (and, once finished,
+        how it ended), so a saved notebook opened where the widget cannot be drawn reads a sentence, not
+        ipywidgets' ``HBox(children=...)``."""
+        from IPython.display import display
+
+        self._handle = display(self._bundle("a progress bar, live while the cell runs"), raw=True,
+                               display_id=True)
+
+    def _bundle(self, text: str) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/plain"] = f"{self.label}: {text}"
+        return bundle
 
     def _cancel(self, on_cancel: Callable[[], None]) -> None:
         self.cancel.disabled = True
@@ -62,3 +79,5 @@ class ProgressView:
         if succeeded:
             self.bar.value = self.bar.max
         self.count.value = f"{self.count.value} · {outcome}" if self.moved else outcome
+        if self._handle is not None:
+            self._handle.update(self._bundle(self.count.value), raw=True)  # matched by display id, any thread
