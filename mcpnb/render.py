@@ -815,9 +815,19 @@ def chat_exchange(exchange: Any, *, live: bool = False) -> str:
     and the turn's tokens; the model named (a scripted stand-in as such). ``live``: while it runs."""
     notes = "".join(f'<div style="{_CHAT_DIM};overflow-wrap:anywhere">note: {esc(n)}</div>' for n in exchange.notes)
     head = (f'<div style="{_CHAT_DIM};margin:2px 0 6px;overflow-wrap:anywhere">turn {exchange.turn} · '
-            f"{esc(exchange.model_label)}</div>")
+            f"{_model_named(exchange.model_label)}</div>")
     footer = _chat_footer(exchange) if exchange.stopped or not live else ""
     return _chat_box(head + notes + _chat_turn(exchange, live) + footer)
+
+
+def _model_named(label: str) -> str:
+    """A model's label; a scripted stand-in's mark made hard to miss (bold, behind a warning bar; the
+    colourless border first, for untrusted notebooks, which drop styles that use var())."""
+    marked = "(scripted stand-in, not a model)"
+    if not label.endswith(marked):
+        return esc(label)
+    return (f'{esc(label[:-len(marked)].rstrip())} <b style="border-left:3px solid;border-left:3px solid '
+            f'var(--jp-warn-color1);padding-left:4px;color:var(--jp-content-font-color0)">{esc(marked)}</b>')
 
 
 def _chat_box(body: str) -> str:
@@ -830,7 +840,7 @@ def chat_conversation(conversation: Any) -> str:
     exchanges = conversation.exchanges
     names = ", ".join(server.name for server in conversation.servers) or "none open"
     head = (f'<div style="font-weight:600;overflow-wrap:anywhere">conversation with '
-            f"{esc(conversation.model.label)}</div>"
+            f"{_model_named(conversation.model.label)}</div>"
             f'<div style="{_CHAT_DIM};margin-bottom:6px;overflow-wrap:anywhere">servers: {esc(names)} · '
             f'{len(exchanges)} turn{"s" if len(exchanges) != 1 else ""}</div>')
     if not exchanges:

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 import mcpnb
 from mcpnb.chat import TRANSCRIPT_COLUMNS, chat
 from mcpnb.demo.scripted_model import Rule, serving
-from mcpnb.llm import Message
+from mcpnb.llm import SCRIPTED, Message
 
 from .conftest import FAULTY
 
@@ -66,6 +66,9 @@ def test_a_question_is_answered_with_what_only_the_tool_knows(stand_in, crm, pro
     assert record.trace_ids and set(record.trace_ids) <= set(range(crm.session.trace.noted))
     assert exchange.usage.input_tokens > 0 and exchange.usage.output_tokens > 0
     assert "scripted stand-in, not a model" in exchange.model_label
+    # and the turn's heading makes the mark hard to miss (bold, a bar that keeps its shape untrusted)
+    assert ('<b style="border-left:3px solid;border-left:3px solid var(--jp-warn-color1);padding-left:4px;'
+            f'color:var(--jp-content-font-color0)">{SCRIPTED}</b>') in exchange._repr_html_()
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
