@@ -495,6 +495,13 @@ def _openai_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         elif message.role == "tool":
             out.append({"role": "tool", "tool_call_id": message.call_id,
                         "content": openai_tool_text(message.text, message.is_error)})
+        elif out and out[-1]["role"] == "user":
+            # A prompt after an unanswered one (a turn that failed): ONE user message, its text parts in
+            # order. OpenAI takes two in a row, but many compatible servers' chat templates (Mistral, Gemma
+            # on vLLM or llama.cpp) refuse roles that do not alternate, so every follow-up would fail.
+            earlier = out[-1]["content"]
+            parts = earlier if isinstance(earlier, list) else [{"type": "text", "text": earlier}]
+            out[-1]["content"] = [*parts, {"type": "text", "text": message.text}]
         else:
             out.append({"role": "user", "content": message.text})
     return out

@@ -340,6 +340,8 @@ def _ask(args: argparse.Namespace, cell: str | None) -> Any:
     if not cell.strip():
         raise ConfigError("%%mcp ask takes its prompt from the cell body, and it is empty.",
                           hint="%%mcp ask, then the question on the next lines.")
+    if args.max_steps < 1:  # checked here too: a conversation that goes on never reaches chat()'s check
+        raise ConfigError(f"--max-steps must be a whole number of at least 1, not {args.max_steps}.")
     model, key = _chat_model(args.model or magics.model or os.environ.get("MCPNB_MODEL", ""), namespace)
     servers = [name.strip() for name in args.servers.split(",") if name.strip()] if args.servers else None
     wanted = (key, tuple(servers) if servers is not None else None)

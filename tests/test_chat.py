@@ -479,6 +479,29 @@ def test_mistakes_are_one_clear_message(stand_in, crm):
         chat(stand_in.llm("openai"), max_steps=0)
 
 
+def test_mcp_ask_refuses_max_steps_below_1_also_when_the_conversation_goes_on(stand_in, crm):
+    """--max-steps 0 was refused for a new conversation (chat() checks it) but taken by one that went
+    on: the next turn asked the model once and refused every call as "step limit"."""
+    from types import SimpleNamespace
+
+    from mcpnb.magics import COMMANDS
+
+    stand_in.rules = [Rule(when="list", steps=[[("list_leads", {"stage": "new"})]], answer="{results}")]
+    magics = SimpleNamespace(model="", conversation=None, conversation_key=None)
+    shell = SimpleNamespace(user_ns={"model": stand_in.llm("openai")})
+
+    def ask(flags: str, prompt: str):
+        args = COMMANDS["ask"].parser.parse_intermixed_args(["--model", "model", *flags.split()])
+        args.magics, args.shell = magics, shell
+        return COMMANDS["ask"].run(args, prompt)
+
+    assert ask("", "list the new leads").stopped == "end"
+    for flags in ("--max-steps 0", "--new --max-steps -1"):
+        with pytest.raises(mcpnb.ConfigError, match="--max-steps must be a whole number of at least 1"):
+            ask(flags, "list the new leads")
+    assert len(magics.conversation.exchanges) == 1 and magics.conversation.max_steps == 10
+
+
 def test_servers_none_means_every_open_connection_at_each_turn(stand_in, crm):
     conversation = chat(stand_in.llm("anthropic"), show=False)
     stand_in.rules = [Rule(when="x", answer="y")]

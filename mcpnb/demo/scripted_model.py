@@ -533,7 +533,12 @@ def _read_openai(messages: list[Any]) -> tuple[_Turn | None, str | None, str | N
             if calls:
                 turn.rounds += 1
         elif role == "user":
-            turn = _Turn(prompt=_text_of(message.get("content", "")))
+            # The latest prompt is the last text part: a user message may carry an earlier, unanswered
+            # one (a turn that failed) before it.
+            content = message.get("content", "")
+            texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"] \
+                if isinstance(content, list) else [_text_of(content)]
+            turn = _Turn(prompt=texts[-1] if texts else "")
     if waiting:
         return None, ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
                       f"'tool_call_id'. The following tool_call_ids did not have response messages: "
