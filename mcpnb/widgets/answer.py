@@ -22,7 +22,7 @@ from ..handlers import ElicitationRequest, SamplingRequest, in_kernel
 from .form import SchemaForm, labelled
 from .style import styled
 
-__all__ = ["WidgetAsker", "ElicitationForm", "SamplingForm"]
+__all__ = ["WidgetAsker", "ElicitationForm", "SamplingForm", "until_answered", "show_in_cell"]
 
 
 class _Panel:
@@ -163,29 +163,48 @@ class WidgetAsker:
         return runtime.ui_known() and in_kernel()
 
     async def ask(self, kind: str, request: Any, proposal: str | None = None) -> Any:
-        loop = asyncio.get_running_loop()
-        answered: asyncio.Future[Any] = loop.create_future()
+        def build(answer: Callable[[Any], None]) -> Any:
+            if kind == "elicitation":
+                return ElicitationForm(request, answer)
+            return SamplingForm(request, answer, proposal)
 
-        def answer(outcome: Any) -> None:
-            loop.call_soon_threadsafe(lambda: answered.done() or answered.set_result(outcome))
-
-        made: list[Any] = []
-
-        def show() -> None:
-            form = ElicitationForm(request, answer) if kind == "elicitation" else \
-                SamplingForm(request, answer, proposal)
-            made.append(form)
+        def place(form: Any) -> None:
             inboxes = [i for i in self._inboxes if i.is_open()]
             if inboxes:
                 inboxes[-1].show(form)
             else:
-                from IPython.display import display
+                show_in_cell(form)
 
-                display(form.widget)
+        return await until_answered(build, place)
 
-        runtime.on_ui(show, in_cell=True)
-        try:
-            return await answered
-        finally:
-            if not answered.done() or answered.cancelled():
-                runtime.on_ui(lambda: [f.withdraw() for f in made])
+
+def show_in_cell(form: Any) -> None:
+    """Display ``form.widget`` under the cell whose context this runs in."""
+    from IPython.display import display
+
+    display(form.widget)
+
+
+async def until_answered(build: Callable[[Callable[[Any], None]], Any],
+                         place: Callable[[Any], None] = show_in_cell) -> Any:
+    """Build a form with ``build(answer)`` on the UI side, ``place`` it, and wait until it calls ``answer``.
+    A wait cancelled first withdraws the form (the question is gone, so are its buttons)."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[Any] = loop.create_future()
+
+    def answer(outcome: Any) -> None:
+        loop.call_soon_threadsafe(lambda: answered.done() or answered.set_result(outcome))
+
+    made: list[Any] = []
+
+    def show() -> None:
+        form = build(answer)
+        made.append(form)
+        place(form)
+
+    runtime.on_ui(show, in_cell=True)
+    try:
+        return await answered
+    finally:
+        if not answered.done() or answered.cancelled():
+            runtime.on_ui(lambda: [form.withdraw() for form in made])

@@ -9,13 +9,13 @@ chosen. If the turn goes away first (interrupted, cancelled), the prompt says so
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
-from .. import render, runtime
+from .. import render
+from .answer import until_answered
 from .style import styled
 
 __all__ = ["ApprovalPrompt", "ask"]
@@ -62,24 +62,4 @@ class ApprovalPrompt:
 
 async def ask(label: str, record: Any) -> str:
     """Show the prompt under the awaiting cell and wait for a click: "y", "a" or "n"."""
-    loop = asyncio.get_running_loop()
-    answered: asyncio.Future[str] = loop.create_future()
-
-    def answer(letter: str) -> None:
-        loop.call_soon_threadsafe(lambda: answered.done() or answered.set_result(letter))
-
-    made: list[ApprovalPrompt] = []
-
-    def show() -> None:
-        from IPython.display import display
-
-        prompt = ApprovalPrompt(label, record, answer)
-        made.append(prompt)
-        display(prompt.widget)
-
-    runtime.on_ui(show, in_cell=True)
-    try:
-        return await answered
-    finally:
-        if not answered.done() or answered.cancelled():
-            runtime.on_ui(lambda: [prompt.withdraw() for prompt in made])
+    return await until_answered(lambda answer: ApprovalPrompt(label, record, answer))
