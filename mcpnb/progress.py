@@ -34,7 +34,7 @@ from typing import Any
 from . import runtime
 from .errors import CallCancelled
 
-__all__ = ["Progress", "SHOW_AFTER_SECONDS", "counted"]
+__all__ = ["Progress", "OnDemand", "SHOW_AFTER_SECONDS", "counted"]
 
 SHOW_AFTER_SECONDS = 1.5  # an awaited call quiet this long gets its line (and Cancel)
 UPDATE_EVERY_SECONDS = 0.1  # at most this often to the frontend; the last state always goes
@@ -43,10 +43,11 @@ UPDATE_EVERY_SECONDS = 0.1  # at most this often to the frontend; the last state
 class Progress:
     """One piece of work's progress: ``update()`` as it moves, ``finish()`` once."""
 
-    def __init__(self, label: str, *, unit: str, total: float | None = None, eager: bool = False) -> None:
+    def __init__(self, label: str, *, unit: str, total: float | None = None, eager: bool = False,
+                 job: runtime.Job | None = None) -> None:
         self.label, self.unit = label, unit
         self._state: tuple[float, float | None, str | None] = (0.0, total, None)
-        self._job = runtime.current_job()
+        self._job = job if job is not None else runtime.current_job()  # whose cell it shows under
         self._route = _route(self._job)
         self._lock = threading.Lock()
         self._view: Any = None  # ProgressView or tqdm, once made
@@ -131,8 +132,9 @@ class Progress:
 
     def _close(self, view: Any, outcome: str, succeeded: bool) -> None:
         done, total, message = self._state
-        if message == outcome:  # "8/8 runs · 2 failed", not "... · 2 failed · 2 failed"
-            self._state = (done, total, None)
+        if self._route != "text" and message and (message == outcome or message.endswith(f" · {outcome}")):
+            # "8/8 runs · 2 failed", not "... · 2 failed · 2 failed" (a text bar shows no outcome: it keeps it)
+            self._state = (done, total, message[:-len(outcome)].rstrip(" ·") or None)
         self._draw()
         if self._route == "text":
             view.close()
@@ -145,6 +147,47 @@ class Progress:
             self._job.cancel_work(CallCancelled(
                 f"{self.label} was cancelled with its Cancel button; the server was told to stop.",
             ))
+
+
+class OnDemand:
+    """A call's progress line, made when the server first reports progress (the SDK's progress callback).
+
+    Most calls report none, and a ``Progress`` made for every call (where it
+    would show, asked of IPython; a lock; a timer) cost more than the rest of
+    mcpnb's own work on a call. The token still goes out with every call, so a
+    server can report. An awaited call in a kernel gets its line (and Cancel)
+    after ``SHOW_AFTER_SECONDS`` without an answer, as ``Progress`` does.
+    """
+
+    __slots__ = ("label", "unit", "_job", "_bar", "_timer", "_ended")
+
+    def __init__(self, label: str, *, unit: str) -> None:
+        self.label, self.unit = label, unit
+        self._job = runtime.current_job()  # the call's own: the SDK reports progress from its reader's task
+        self._bar: Progress | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._ended: tuple[str, bool] | None = None
+        if self._job is not None and self._job.origin == "awaited" and _route(self._job) == "awaited":
+            self._timer = asyncio.get_running_loop().call_later(SHOW_AFTER_SECONDS, self._made, True)
+
+    def _made(self, shown: bool = False) -> Progress:
+        if self._bar is None:
+            self._bar = Progress(self.label, unit=self.unit, eager=shown, job=self._job)
+        return self._bar
+
+    async def __call__(self, done: float, total: float | None, message: str | None) -> None:
+        first = self._bar is None
+        bar = self._made()
+        bar.update(done, total, message)
+        if first and self._ended is not None:  # reported as the call ended: the line says how it ended
+            bar.finish(*self._ended)
+
+    def finish(self, outcome: str, succeeded: bool) -> None:
+        self._ended = (outcome, succeeded)
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._bar is not None:
+            self._bar.finish(outcome, succeeded)
 
 
 def counted(unit: str, done: float, total: float | None) -> str:

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from typing import TypedDict
 
 import pandas as pd
 import pytest
@@ -75,3 +76,27 @@ def test_interrupt_cancels_every_call_under_way(faulty, tmp_path):
         time.sleep(0.05)
     assert sorted(m.read_text() for m in markers if m.exists()) == ["cancelled"] * 3  # the 3 under way
     assert faulty.call("echo", text="still usable").text == "still usable"
+
+
+class Measure(TypedDict):
+    count: int
+    half: float
+
+
+def test_each_result_record_keeps_its_values_as_sent():
+    """A record of whole and fractional numbers: the whole ones stay whole in the table (a one-row
+    DataFrame made for each result turned them into floats)."""
+    from mcp.server.mcpserver import MCPServer
+
+    numbers = MCPServer("numbers")
+
+    @numbers.tool()
+    def measure(n: int) -> Measure:
+        """A whole and a fractional number."""
+        return {"count": n, "half": n / 2}
+
+    server = mcpnb.connect(numbers, name="numbers")
+    frame = server.map("measure", [{"n": 1}, {"n": 3}], progress=False)
+    assert frame["count"].dtype == "int64" and frame["count"].tolist() == [1, 3]
+    assert frame["half"].tolist() == [0.5, 1.5]
+    server.close()
