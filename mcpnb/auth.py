@@ -34,6 +34,7 @@ SDK's ``mcp.client.auth``. What is added here, around it:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -287,17 +288,18 @@ class Authorization:
         # Kept by this connection only: new ones cost no person, and nothing secret is written anywhere.
         store = self._make_store(tokens.MemoryBackend())
         scope = _scope_text(spec.scopes)
+        secret_credentials, key_credentials = _credentials_classes()
         with warnings.catch_warnings():  # issuer= is optional here, as the SDK's 2.x allows (it warns)
             warnings.simplefilter("ignore", MCPDeprecationWarning)
             if spec.client_secret is not None:
                 self._secret(spec.client_secret)
-                return _SecretCredentials(self.url, store, spec.client_id, spec.client_secret, scope=scope,
+                return secret_credentials(self.url, store, spec.client_id, spec.client_secret, scope=scope,
                                           issuer=spec.issuer)
             key = spec.key_text()
             self._secret(key)
             assertion = SignedJWTParameters(issuer=spec.client_id, subject=spec.client_id, signing_key=key,
                                             signing_algorithm=spec.signing_algorithm).create_assertion_provider()
-            return _KeyCredentials(self.url, store, spec.client_id, assertion, scope=scope, issuer=spec.issuer)
+            return key_credentials(self.url, store, spec.client_id, assertion, scope=scope, issuer=spec.issuer)
 
     # -- what it learns ------------------------------------------------------------------
 
@@ -320,10 +322,7 @@ class Authorization:
         if self.provider is None:
             return AuthStatus(method=f"httpx auth: {type(self.http_auth).__name__}", signed_in=True)
         context = self.provider.context
-        method = {_AuthorizationCode: "OAuth authorization code (PKCE)",
-                  _SecretCredentials: "OAuth client credentials (client secret)",
-                  _KeyCredentials: "OAuth client credentials (private key JWT)"}.get(type(self.provider),
-                                                                                    "OAuth (SDK provider)")
+        method = getattr(self.provider, "described", "OAuth (SDK provider)")
         current = context.current_tokens
         expires = (datetime.fromtimestamp(context.token_expiry_time, timezone.utc)
                    if context.token_expiry_time else None)
@@ -393,6 +392,7 @@ class _Visible:
     """What mcpnb adds to each SDK provider class (see the module docstring)."""
 
     mcpnb: Authorization
+    described: str  # how status() names the way it authorizes
 
     async def _initialize(self) -> None:
         await super()._initialize()  # type: ignore[misc]
@@ -464,6 +464,8 @@ class _Visible:
 
 
 class _AuthorizationCode(_Visible, OAuthClientProvider):
+    described = "OAuth authorization code (PKCE)"
+
     async def _initialize(self) -> None:
         await super()._initialize()
         spec = self.mcpnb.spec
@@ -497,19 +499,19 @@ class _AuthorizationCode(_Visible, OAuthClientProvider):
 
 
 
+@functools.cache
 def _credentials_classes() -> tuple[type, type]:
+    """The client credentials providers, made on first use: the SDK's module for them imports PyJWT and
+    cryptography, which a connection without them should not pay for at ``import mcpnb``."""
     from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider, PrivateKeyJWTOAuthProvider
 
     class SecretCredentials(_Visible, ClientCredentialsOAuthProvider):
-        pass
+        described = "OAuth client credentials (client secret)"
 
     class KeyCredentials(_Visible, PrivateKeyJWTOAuthProvider):
-        pass
+        described = "OAuth client credentials (private key JWT)"
 
     return SecretCredentials, KeyCredentials
-
-
-_SecretCredentials, _KeyCredentials = _credentials_classes()
 
 
 def _failure(exc: BaseException, step: str, server_name: str, redact: Callable[[str], str]) -> AuthorizationFailed:

@@ -125,7 +125,8 @@ The thresholds, and why:
   of one server). The finding names the total and the three biggest tools.
 
 O501 and O502 look at what the connection has seen: the structured content of
-its last 200 successful calls (``server.session.seen_structured``) and the
+its last 200 successful calls (``server.session.seen_structured``; one larger
+than 64 KB is counted for O501 but not kept, so O502 does not check it) and the
 results the client refused (``server.session.refused_structured``: the SDK
 checks each result against the output schema listed at the time of the call,
 and the call fails with a ProtocolError); lint never calls a tool itself, so on
@@ -153,6 +154,7 @@ from .frames import ProseFrame
 from .options import ConnectOptions
 from .schema import dangling_references, followed, pointed
 from .server import Server, connect
+from .session import TOO_LARGE_TO_KEEP
 from .similarity import fold, name_words, pair_scores, tool_text
 from .targets import resolve
 
@@ -714,7 +716,7 @@ def _structured_without_schema(ctx: Context) -> Iterator[Finding]:
 def _structured_against_schema(ctx: Context) -> Iterator[Finding]:
     from jsonschema import exceptions, validators
 
-    seen = _seen(ctx)
+    seen = {tool: [c for c in contents if c is not TOO_LARGE_TO_KEEP] for tool, contents in _seen(ctx).items()}
     refused: dict[str, list[str]] = {}
     for tool, why in list(ctx.server.session.refused_structured):
         refused.setdefault(tool, []).append(why)

@@ -21,9 +21,8 @@ import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
@@ -32,12 +31,18 @@ from traitlets import Bool, Unicode, observe
 from . import config as config_files
 from . import errors
 from . import registry, serving
-from .chat import Chat, chat
 from .errors import ConfigError, MCPNBError
 from .line import parse_arguments, split_words
-from .llm import Model
 from .options import ConnectOptions
 from .server import Server, SignedOut, close_all, connect, logout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .chat import Chat
+
+# pandas (%mcp servers) and the model code (%%mcp ask) are imported by the commands that use them:
+# %load_ext mcpnb should cost little more than import mcp.
 
 __all__ = ["MCPMagics", "MagicFailed", "COMMANDS", "completions", "split_target", "load"]
 
@@ -175,6 +180,8 @@ def _servers(_args: argparse.Namespace, _cell: str | None) -> pd.DataFrame:
     """The open connections: name, transport, protocol, era, alive."""
     rows = [{"name": s.name, "transport": s.target.describe(), "protocol": s.info.protocol_version,
              "era": s.info.era, "alive": s.alive} for s in registry.open_servers()]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["name", "transport", "protocol", "era", "alive"])
 
 
@@ -347,6 +354,8 @@ def _ask(args: argparse.Namespace, cell: str | None) -> Any:
     wanted = (key, tuple(servers) if servers is not None else None)
     current = magics.conversation
     if args.new or current is None or magics.conversation_key != wanted:
+        from .chat import chat
+
         current = chat(model, servers, approve=args.approve, max_steps=args.max_steps)
         magics.conversation, magics.conversation_key = current, wanted
     else:
@@ -364,6 +373,8 @@ def _chat_model(spec: str, namespace: dict[str, Any]) -> tuple[Any, Any]:
                                '--model openai:gpt-4.1 (the providers\' packages: pip install "mcpnb[llm]").')
     if ":" in spec:
         return spec, spec
+    from .llm import Model
+
     found = namespace.get(spec)
     if isinstance(found, Model):
         return found, ("variable", id(found))

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["esc", "tool_result", "resource_result", "prompt_result", "listing", "server", "table", "badge_names", "tool_badges", "prose_block",
            "text_block", "json_block", "link_block", "tool_heading", "elicitation", "sampling", "preview",
@@ -138,12 +141,24 @@ def _value(value: Any, depth: int = 0) -> str:
 
 
 def _cell(value: Any) -> str:
-    try:
-        missing = value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists and dicts: not a missing value
-        missing = False
-    text = "" if missing else str(value)
+    text = "" if _missing(value) else str(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA and NaT. pandas is asked only when loaded (a pandas value means it is):
+    rendering a result must not import it."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    pandas = sys.modules.get("pandas")
+    if pandas is None:
+        return False
+    try:
+        return bool(pandas.isna(value))
+    except (TypeError, ValueError):  # lists and dicts: not a missing value
+        return False
 
 
 def _blocks(blocks: list[Any]) -> str:

@@ -33,17 +33,13 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import SchemaError, best_match
-from jsonschema.validators import validator_for
-from referencing.exceptions import Unresolvable
-
-__all__ = ["check_arguments", "to_json", "prepare", "prepared", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred", "followed",
+__all__ = ["check_arguments", "to_json", "prepare", "prepared", "import_soon", "unusable", "MAX_SCHEMA_CHARS", "pointed", "referred", "followed",
            "dangling_references"]
 
 # The largest input schema that is compiled (as JSON text); compiling 5 MB took about 10 s.
@@ -61,6 +57,26 @@ def prepared(schema: Mapping[str, Any]) -> bool:
 def prepare(schema: Mapping[str, Any]) -> None:
     """Build ``schema``'s validators now (in a worker thread, say)."""
     _validators_for(schema)
+
+
+_import_started = threading.Lock()  # taken by the first import_soon(), never given back
+
+
+def import_soon() -> None:
+    """Start importing jsonschema on a thread of its own (once per process), for a connection to call
+    while it waits for its server: the second or so that ``import mcpnb`` leaves out is then spent
+    meanwhile, not in the first call's check (which waits for an import under way, never runs it twice)."""
+    if "jsonschema" in sys.modules or not _import_started.acquire(blocking=False):
+        return
+    threading.Thread(target=_import_validators, name="mcpnb-import-jsonschema", daemon=True).start()
+
+
+def _import_validators() -> None:
+    try:
+        import fastjsonschema  # noqa: F401
+        import jsonschema  # noqa: F401
+    except Exception:  # noqa: S110  (the first check imports them again, and says what is wrong)
+        pass
 
 
 def unusable(schema: Mapping[str, Any] | None) -> str | None:
@@ -157,6 +173,13 @@ def _validators_for(schema: Mapping[str, Any]) -> tuple[Any, Any, str | None]:
     cached = _validators.get(id(schema))
     if cached is not None and cached[0] is schema:
         return cached[1], cached[2], cached[3]
+    # Lazily: importing jsonschema costs about a second (its format checkers build a grammar at import),
+    # which `import mcpnb` should not pay; a connection starts it early (import_soon), this waits for it.
+    import fastjsonschema
+    import jsonschema
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
     fast = detailed = None
     why = _refusal(schema)
     if why is None:
@@ -210,6 +233,8 @@ def check_arguments(schema: Mapping[str, Any] | None, arguments: Mapping[str, An
             return problems
         except Exception:  # a rejection (or a crash in generated code): ask jsonschema why
             pass
+    from referencing.exceptions import Unresolvable  # loaded with jsonschema by _validators_for
+
     try:
         problems += [_describe(error) for error in detailed.iter_errors(dict(arguments))]
     except RecursionError:  # references that loop on this value: leave it to the server
@@ -236,6 +261,8 @@ def _describe(error: Any) -> tuple[str, str]:
         # closest branch wanted instead (an enum's values, a type), noting null if allowed.
         nullable = any(branch.get("type") == "null" for branch in error.validator_value if isinstance(branch, dict))
         relevant = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        from jsonschema.exceptions import best_match  # loaded already: this error came from jsonschema
+
         closest = best_match(relevant or error.context)
         message = closest.message + (" (or null)" if nullable else "")
     else:

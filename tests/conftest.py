@@ -10,6 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+# mcpnb imports jsonschema (a second or more) while a process's first connection opens, not at `import mcpnb`
+# (tests/test_imports.py); tests that time a call are about the call, so the suite loads it up front.
+import jsonschema  # noqa: F401
 import pytest
 
 import mcpnb

@@ -15,13 +15,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mcpnb"
 # The layers, from the ground up, as mcpnb/__init__.py states them.
 LAYERS = [
     {"errors", "version", "runtime", "masking", "process", "schema", "fields", "line", "config", "listings",
-     "results", "frames", "render", "streams", "trace", "events", "tokens", "tokenizer", "preview",
-     "snapshot", "schemadiff", "export", "llm", "similarity"},
-    {"targets", "unreadable", "connection"},
+     "results", "frames", "render", "streams", "excerpt", "trace", "traceframe", "events", "tokens", "tokenizer", "preview",
+     "snapshot", "schemadiff", "export", "llm", "similarity", "checkpoint"},
+    {"targets", "unreadable", "connection", "workerspec"},
     {"handlers", "progress", "login", "auth"},
     {"options"},
-    {"catalog", "subscriptions", "session", "apps"},
-    {"registry", "server", "serving", "lint", "chat", "evals"},
+    {"catalog", "subscriptions", "session", "apps", "fanout"},
+    {"registry", "server", "serving", "lint", "chat", "evals", "dask", "daskworker"},
     {"magics", "widgets"},
     {"__init__", "__main__"},
 ]
@@ -29,7 +29,7 @@ LAYERS = [
 LAZY_UPWARD = {
     ("server", "explore", "widgets"),
     ("server", "app", "widgets"),
-    ("trace", "view", "widgets"),
+    ("traceframe", "view", "widgets"),
     ("handlers", "asker", "widgets"),
     ("progress", "_make", "widgets"),
     ("login", "_make_view", "widgets"),
@@ -158,3 +158,57 @@ def test_the_core_imports_without_ipython_widgets(module):
 
 def test_events_imports_nothing_from_the_package():
     assert [t for t, _ in imports(PACKAGE / "events.py")] == []
+
+
+# What `import mcpnb` and `%load_ext mcpnb` must not load: a connection and its calls need none of it, and
+# each costs a good part of `import mcp` or more (pandas with numpy and pyarrow, jsonschema with its format
+# checkers' grammar, the SDK's PyJWT client credentials, the model providers, the widgets).
+HEAVY = ("pandas", "numpy", "pyarrow", "jsonschema", "rfc3987_syntax", "jwt", "tiktoken", "sklearn", "anthropic",
+         "openai", "dask", "distributed", "ipywidgets", "mcpnb.magics", "mcpnb.lint", "mcpnb.evals")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The HEAVY modules a fresh interpreter has loaded after running ``code``."""
+    check = f"{code}\nimport sys\nprint([m for m in {HEAVY!r} if m in sys.modules])"
+    shown = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout
+    return ast.literal_eval(shown.strip().splitlines()[-1])
+
+
+def test_import_mcpnb_loads_nothing_heavy():
+    assert loaded_after("import mcpnb") == []
+
+
+def test_load_ext_loads_only_the_magics():
+    code = ("from IPython.core.interactiveshell import InteractiveShell\n"
+            "shell = InteractiveShell.instance()\n"
+            "shell.run_line_magic('load_ext', 'mcpnb')\n"
+            "assert 'mcp' in shell.magics_manager.magics['line'] and 'mcp' in shell.magics_manager.magics['cell']\n"
+            "import sys\nsys.modules.pop('mcpnb.magics')  # loaded, as it must be; the rest must not be")
+    assert loaded_after(code) == []
+
+
+def test_a_connection_and_a_call_need_no_pandas_until_a_table_is_asked_for():
+    code = ("import mcpnb, sys\n"
+            "server = mcpnb.connect('demo:helpdesk')\n"
+            "result = server.call('get_order', order_id=42)\n"
+            "assert 'pandas' not in sys.modules\n"
+            "assert result.df.loc[0, 'id'] == 42 and type(server.trace).__name__ == 'TraceFrame'\n"
+            "assert 'pandas' in sys.modules\n"
+            "server.close()")
+    assert "pandas" in loaded_after(code)
+
+
+def test_the_names_loaded_on_first_use_are_there():
+    """Every public name can be had, dir() lists them, and mcpnb.lint, .llm and .chat stay the functions
+    even when their modules were imported first (importing a submodule binds its name on the package)."""
+    code = ("import mcpnb, inspect\n"
+            "from mcpnb.lint import Findings\nfrom mcpnb.chat import Toolbox\nimport mcpnb.llm\n"
+            "assert all(inspect.isfunction(f) for f in (mcpnb.lint, mcpnb.llm, mcpnb.chat)), "
+            "(mcpnb.lint, mcpnb.llm, mcpnb.chat)\n"
+            "assert set(mcpnb.__all__) <= set(dir(mcpnb))\n"
+            "assert all(getattr(mcpnb, name) is not None for name in mcpnb.__all__)\n"
+            "from mcpnb import Snapshot, diff, serve, Preview, Export, evaluate\n"
+            "assert mcpnb.Snapshot is Snapshot and Snapshot.__module__ == 'mcpnb.snapshot'")
+    loaded_after(code)
+    with pytest.raises(subprocess.CalledProcessError, match="exit status 1"):
+        loaded_after("import mcpnb\nmcpnb.no_such_name")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mcpnb
-from mcpnb.trace import TraceFrame
+from mcpnb.traceframe import TraceFrame
 from mcpnb.widgets.sequence import SequenceView
 
 from .conftest import FAULTY, http_server, wait_for
