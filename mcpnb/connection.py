@@ -433,10 +433,17 @@ class Link:
             self._lose(ConnectionLost(f"{action}: the server ended the session (HTTP 404).",
                                       hint="server.reconnect() starts a new session."))
             return copy.copy(self.lost)
+        wait = f"; it asks to wait {round(failure.retry_after, 1):g} s" if failure.retry_after is not None else ""
+        if failure.status == 429:
+            return ServerError(f"{action} failed: the server is limiting requests (HTTP 429){said}{wait}.",
+                               status=429, retry_after=failure.retry_after,
+                               hint="call less often (map(..., rate=N) spaces the calls out), or try again later.")
         if failure.status >= 500:
-            return ServerError(f"{action} failed: the server failed (HTTP {failure.status}){said}.",
+            return ServerError(f"{action} failed: the server failed (HTTP {failure.status}){said}{wait}.",
+                               status=failure.status, retry_after=failure.retry_after,
                                hint="the fault is on the server's side: try again later, or tell its operators.")
-        return ServerError(f"{action} failed: the server refused the request (HTTP {failure.status}){said}.")
+        return ServerError(f"{action} failed: the server refused the request (HTTP {failure.status}){said}.",
+                           status=failure.status)
 
     def _authorization_required(self, failure: HttpFailure, action: str) -> AuthorizationRequired:
         """A 401 (or 403 with a challenge): what the server asks for, and how to give it."""

@@ -16,9 +16,11 @@ one of these::
     ├── NotFound                no tool, prompt or resource by that name   (KeyError)
     ├── InvalidArguments        arguments do not match the tool's input schema   (ValueError)
     ├── RequestTimeout          no answer within the timeout; the request was cancelled   (TimeoutError)
-    ├── ServerError             the server answered a request with a JSON-RPC error
+    ├── ServerError             the server answered a request with a JSON-RPC error (or an HTTP error:
+    │                           ``status``, and ``retry_after`` in seconds when it said how long to wait)
     ├── ProtocolError           the server broke the protocol (bad result, wrong era, endless pages)
     ├── ToolError               raised by ToolResult.raise_for_error() for a result with isError
+    ├── TooManyErrors           map(..., max_errors=N) stopped after N rows failed; ``frame`` holds the rows done
     ├── ModelError              a model's API refused or failed a request (mcpnb.llm): bad key, no such model,
     │                           rate limit, unreachable endpoint; ``status`` is the HTTP status, if any
     └── NotTabular              a result has no table in it (.df); says why   (ValueError)
@@ -61,6 +63,7 @@ __all__ = [
     "ServerError",
     "ProtocolError",
     "ToolError",
+    "TooManyErrors",
     "ModelError",
     "NotTabular",
     "ServerWarning",
@@ -211,12 +214,16 @@ class CallCancelled(MCPNBError):
 
 
 class ServerError(MCPNBError):
-    """The server answered with a JSON-RPC error (``code``, ``data`` as sent)."""
+    """The server answered with a JSON-RPC error (``code``, ``data`` as sent), or over HTTP with an error
+    status: ``status`` (429, 503 ...) and ``retry_after``, the seconds its ``Retry-After`` header asked for."""
 
-    def __init__(self, message: str, *, code: int | None = None, data: object = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, data: object = None, status: int | None = None,
+                 retry_after: float | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.code = code
         self.data = data
+        self.status = status
+        self.retry_after = retry_after
 
 
 class ProtocolError(MCPNBError):
@@ -234,6 +241,23 @@ class ToolError(MCPNBError):
     def __init__(self, message: str, *, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class TooManyErrors(MCPNBError):
+    """``map(..., max_errors=N)`` stopped once N rows had failed (after their retries); the calls under way
+    were cancelled. ``frame`` is the table of the rows done (indexed by their place in the input), ``done``
+    and ``failed`` count them, ``errors`` holds the first ``(row, message)`` pairs, and ``checkpoint`` the
+    path that resumes the map (None without one)."""
+
+    def __init__(self, message: str, *, frame: object = None, done: int = 0, failed: int = 0,
+                 errors: Sequence[tuple[int, str]] = (), checkpoint: str | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.frame = frame
+        self.done = done
+        self.failed = failed
+        self.errors = list(errors)
+        self.checkpoint = checkpoint
 
 
 class ModelError(MCPNBError):

@@ -13,7 +13,8 @@ the person reads a ProtocolError saying what came, at once.
 Over HTTP, the SDK answers any HTTP error status with a stand-in ("Server
 returned an error response", "Session terminated") and drops what the server
 said. ``HttpFailures`` watches the HTTP client's responses, keeps the status,
-the ``WWW-Authenticate`` challenge and a short text excerpt of the body for
+the ``WWW-Authenticate`` challenge, the wait a ``Retry-After`` header asks for
+(429, 503: in seconds, from either of its forms) and a short text excerpt of the body for
 the request that failed, and the stand-in error is given them as its data
 (``http_failure`` reads them back), so the person is told what happened.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,7 +39,8 @@ from pydantic import ValidationError
 
 from .streams import ReadThrough, WriteThrough
 
-__all__ = ["Unreadable", "is_unreadable", "received", "HttpFailure", "HttpFailures", "http_failure", "MARK"]
+__all__ = ["Unreadable", "is_unreadable", "received", "HttpFailure", "HttpFailures", "http_failure", "MARK",
+           "retry_after_seconds"]
 
 MARK = "mcpnb: unreadable answer"  # in the error's data, so it is known for ours
 HTTP_MARK = "mcpnb: http error"
@@ -63,14 +66,36 @@ class HttpFailure:
     challenge: str | None  # the WWW-Authenticate header, if any
     excerpt: str  # the start of the body as plain text (markup removed, never rendered)
     in_session: bool = False  # the request carried an Mcp-Session-Id (a 404 then means the session ended)
+    retry_after: float | None = None  # seconds the Retry-After header asked the client to wait, if it came
 
 
 def http_failure(data: Any) -> HttpFailure | None:
     """The HTTP failure behind a stand-in error, if its data carries one."""
     if isinstance(data, dict) and data.get("mark") == HTTP_MARK:
         return HttpFailure(int(data["status"]), data.get("challenge"), str(data.get("excerpt", "")),
-                           bool(data.get("in_session")))
+                           bool(data.get("in_session")), data.get("retry_after"))
     return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds: its delay-seconds form (``120``) or its
+    HTTP-date form (``Wed, 21 Oct 2015 07:28:00 GMT``, counted from ``now``); None if absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _plain(body: bytes, content_type: str) -> str:
@@ -98,7 +123,8 @@ class HttpFailures:
             body = b""
         failure = HttpFailure(response.status_code, response.headers.get("www-authenticate"),
                               _plain(body, response.headers.get("content-type", "")),
-                              "mcp-session-id" in response.request.headers)
+                              "mcp-session-id" in response.request.headers,
+                              retry_after_seconds(response.headers.get("retry-after")))
         self.last = failure
         try:
             ident = json.loads(response.request.content or b"{}").get("id")

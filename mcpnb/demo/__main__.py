@@ -1,4 +1,5 @@
-"""``python -m mcpnb.demo NAME [--http PORT [--auth [--token-lifetime SECONDS]]] [--reset] [--database PATH]``."""
+"""``python -m mcpnb.demo NAME [--http PORT [--auth [--token-lifetime SECONDS]] [--rate-limit N] [--fail-rate P]]
+[--reset] [--database PATH]``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
                              "(prints the sign-in and robot credentials at start)")
     parser.add_argument("--token-lifetime", type=_seconds, metavar="SECONDS",
                         help="with --auth: how long access tokens last (default 300)")
+    parser.add_argument("--rate-limit", type=_per_second, metavar="N",
+                        help="with --http: answer HTTP 429 (with Retry-After) to tool calls beyond N a second")
+    parser.add_argument("--fail-rate", type=_share, metavar="P", default=0.0,
+                        help="with --http: answer HTTP 503 to a share P (0-1) of tool calls, drawn from a fixed seed")
     args = parser.parse_args(argv)
+    trouble = args.rate_limit is not None or args.fail_rate > 0
+    if trouble and (args.http is None or args.auth):
+        parser.error("--rate-limit and --fail-rate work with --http PORT (without --auth)")
     if args.auth and (args.http is None or args.sse is not None):
         parser.error("--auth works with --http PORT only (Streamable HTTP)")
     if args.token_lifetime is not None and not args.auth:
@@ -48,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         demo = DemoAuthServer(server, host=args.host, port=args.http, token_lifetime=lifetime, name=args.name)
         print(demo.banner(), file=sys.stderr, flush=True)
         demo.run()  # deletes the private key file when it stops
+    elif args.http is not None and trouble:
+        from .trouble import serve
+
+        limits = [f"429 beyond {args.rate_limit:g} tool calls/s"] if args.rate_limit is not None else []
+        limits += [f"503 for {args.fail_rate:.0%} of tool calls"] if args.fail_rate else []
+        print(f"{args.name}: Streamable HTTP on http://{args.host}:{args.http}/mcp ({', '.join(limits)})",
+              file=sys.stderr, flush=True)
+        serve(server, host=args.host, port=args.http, rate_limit=args.rate_limit, fail_rate=args.fail_rate)
     elif args.http is not None:
         print(f"{args.name}: Streamable HTTP on http://{args.host}:{args.http}/mcp", file=sys.stderr, flush=True)
         server.run("streamable-http", host=args.host, port=args.http)
@@ -64,6 +80,28 @@ def _seconds(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1 second")
+    return value
+
+
+def _per_second(text: str) -> float:
+    """A rate above 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a number above 0")
+    return value
+
+
+def _share(text: str) -> float:
+    """A share from 0 to 1 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be from 0 to 1")
     return value
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp_types import ToolAnnotations
 
 mcp = MCPServer("faulty", instructions="A server for fault tests.")
 received = {"calls": 0}
@@ -108,6 +109,51 @@ async def add_tool(name: str, ctx: Context) -> str:
     if ctx.protocol_version and ctx.protocol_version < "2026":
         await ctx.session.send_tool_list_changed()  # 2025-11-25: a notification
     return f"added {name}"
+
+
+per_row: dict[str, int] = {}  # lookup and append_row calls by "tool:n"
+
+
+async def _row(tool: str, n: int, stall: float, crash_once: str | None = None,
+               marker: str | None = None) -> dict[str, int]:
+    count()
+    key = f"{tool}:{n}"
+    per_row[key] = per_row.get(key, 0) + 1
+    if crash_once and not Path(crash_once).exists():
+        Path(crash_once).write_text("crashed")
+        print(f"crashing on {key}", file=sys.stderr, flush=True)
+        os._exit(5)
+    if per_row[key] == 1 and stall:
+        try:
+            await anyio.sleep(stall)
+        except anyio.get_cancelled_exc_class():
+            if marker:
+                Path(marker).write_text("cancelled")
+            raise
+    if n < 0:
+        raise ValueError(f"no row {n}")
+    return {"n": n, "square": n * n}
+
+
+@mcp.tool(annotations=ToolAnnotations(read_only_hint=True))
+async def lookup(n: int, stall: float = 0.0, crash_once: str | None = None,
+                 marker: str | None = None) -> dict[str, int]:
+    """n and its square. The first call for each n waits `stall` seconds first (writing 'cancelled' to
+    marker if cancelled meanwhile); a negative n is the tool's own error; with crash_once, the server exits
+    at once (every call under way is lost) unless that file exists, and writes it first."""
+    return await _row("lookup", n, stall, crash_once, marker)
+
+
+@mcp.tool()
+async def append_row(n: int, stall: float = 0.0) -> dict[str, int]:
+    """As lookup, with no annotations: a client must take it for a write that is not safe to repeat."""
+    return await _row("append_row", n, stall)
+
+
+@mcp.tool()
+def tally() -> dict[str, int]:
+    """How many calls lookup and append_row received for each n, as {"lookup:3": 2, ...}."""
+    return dict(per_row)
 
 
 def main() -> None:
