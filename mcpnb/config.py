@@ -30,7 +30,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["ConfigEntry", "find_config", "load_config", "lookup"]
+__all__ = ["ConfigEntry", "expand", "find_config", "load_config", "lookup"]
 
 _VARIABLE = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _UNSUPPORTED_VARIABLE = re.compile(r"\$\{(input|command|config|workspaceFolder)[^}]*\}")
@@ -45,6 +45,8 @@ class ConfigEntry:
     name: str
     source: Path
     values: Mapping[str, Any] = field(repr=False)  # env and header values are secrets
+    # The entry as written, ``${VAR}`` left in: what a Dask worker is sent (it expands them itself).
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 def candidate_paths() -> list[Path]:
@@ -119,7 +121,13 @@ def _entry(name: str, raw: Mapping[str, Any], path: Path) -> ConfigEntry:
     else:
         raise ConfigError(f"{where.capitalize()} has neither \"command\" nor \"url\".")
     values["transport"] = values.get("type") or values.get("transport")
-    return ConfigEntry(name, path, values)
+    return ConfigEntry(name, path, values, dict(raw))
+
+
+def expand(value: Any, where: str) -> Any:
+    """``value`` (a string, or lists and dicts of them) with ``${VAR}`` filled in from the environment;
+    a missing variable is a ConfigError that names it and ``where``."""
+    return _expand(value, where)
 
 
 def _expand(value: Any, where: str) -> Any:
