@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mcpnb needs Python 3.10 or newer, found " + sys.version.split()[0]'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[lab,llm,test]'
+	$(PY) -m pip install --quiet -e '.[lab,llm,dask,test]'
 	touch $(STAMP)
 
 $(EVERYTHING_JS):
@@ -53,7 +53,11 @@ test: install $(EVERYTHING_JS) $(CHROMIUM)
 	MCPNB_EVERYTHING_JS=$(abspath $(EVERYTHING_JS)) MCPNB_CHROMIUM=$(CHROMIUM) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
+	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/fanout.py
+	$(PY) benchmarks/trace_memory.py
+	$(PY) benchmarks/dask_map.py
 	$(PY) benchmarks/frames.py
 	$(PY) benchmarks/sign_in.py
 	$(PY) benchmarks/workbench.py

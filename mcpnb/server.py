@@ -31,15 +31,18 @@ from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .options import UNSET, ConnectOptions, Timeout, Unset
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
 from .session import CompletionRef, ProgressOption, Session, arguments_with
-from .snapshot import Snapshot, atake, default_path, take
 from .subscriptions import UpdateCallback
 from .targets import Target, resolve
-from .trace import TraceFrame, no_wire
+from .trace import no_wire
 
 if TYPE_CHECKING:
     import collections
 
     import pandas as pd
+
+    from .fanout import RateOption
+    from .snapshot import Snapshot
+    from .traceframe import TraceFrame
 
 __all__ = ["Server", "connect", "aconnect", "servers", "close_all", "logout", "SignedOut"]
 
@@ -113,6 +116,8 @@ class Server:
         duration_ms (request to response), size (bytes), summary, message.
         ``server.trace.view()`` draws them as a live sequence between client
         and server. In-process servers have no wire, so their trace is empty.
+        A message larger than 64 KB of JSON is kept cut (its summary, size and
+        first 4 KB, marked ``"(cut)"``); ``server.trace.keep_full()`` keeps them whole.
         """
         trace = self.session.trace
         return trace.frame() if trace is not None else no_wire()
@@ -229,13 +234,19 @@ class Server:
         ``path`` is the file; a folder gets ``<name>.snapshot.json`` in it; none means that name in the
         working directory. Nothing of the target (command, environment, URL, headers) is written.
         """
+        from .snapshot import take  # lazily: a Snapshot's changes are a DataFrame (pandas)
+
         return take(self).write(self._snapshot_path(path))
 
     async def asnapshot(self, path: str | os.PathLike[str] | None = None) -> Snapshot:
         """Async twin of :meth:`snapshot`."""
+        from .snapshot import atake  # lazily: a Snapshot's changes are a DataFrame (pandas)
+
         return (await atake(self)).write(self._snapshot_path(path))
 
     def _snapshot_path(self, path: str | os.PathLike[str] | None) -> Path:
+        from .snapshot import default_path
+
         where = Path(path).expanduser() if path is not None else None
         return default_path(self.name, where) if where is None or where.is_dir() else where
 
@@ -264,25 +275,53 @@ class Server:
         return await runtime.arun(self.session.call(tool=tool, arguments=arguments_with(arguments, kwargs),
                                                     timeout=timeout, validate=validate, progress=progress))
 
-    def map(self, tool: str, rows: Any, *, concurrency: int = 8, timeout: Timeout = UNSET,
-            progress: bool = True) -> pd.DataFrame:
+    def map(self, tool: str, rows: Any, *, concurrency: int = 8, timeout: Timeout = UNSET, progress: bool = True,
+            rate: RateOption = None, retries: int = 3, idempotent: bool | None = None, max_errors: int | None = None,
+            checkpoint: str | os.PathLike[str] | None = None, meta: Any = None) -> pd.DataFrame:
         """Call ``tool`` once per row and return one table, a row per call, in input order.
 
         ``rows`` is an iterable of argument dicts or a DataFrame (each row gives
         the arguments; missing values are left out). Up to ``concurrency`` calls
-        run at once. A call that fails fills the ``error`` column and the rest
-        go on. An interrupt cancels every call still under way.
+        run at once; ``rate=N`` starts at most N a second (a ``mcpnb.RateLimit``
+        shares one budget between maps). A call that fails fills the ``error``
+        column and the rest go on; one that fails for a passing reason (a timeout,
+        HTTP 429 or 503, a lost connection, which is reconnected) is retried up to
+        ``retries`` times with backoff, on tools annotated read-only or idempotent
+        (``idempotent=True`` or ``False`` decides for others). ``max_errors=N`` stops
+        after N failed rows (``TooManyErrors``, the rows done on it). ``checkpoint=PATH``
+        keeps finished rows in a Parquet folder, so running the same map again
+        resumes where it stopped. An interrupt cancels every call still under way.
+
+        A Dask DataFrame as ``rows`` gives a Dask DataFrame back (lazy): its
+        partitions run on the cluster's workers, each with a connection of its
+        own; ``meta=`` names the result columns (see ``mcpnb.dask``).
         """
         __tracebackhide__ = True
+        if _dask_frame(rows, meta):
+            from .dask import map as dask_map  # lazily: Dask is an optional extra (mcpnb[dask])
+
+            return dask_map(self, tool, rows, meta=meta, concurrency=concurrency, timeout=timeout, rate=rate,
+                            retries=retries, idempotent=idempotent, max_errors=max_errors, checkpoint=checkpoint)
         return runtime.run(self.session.map(tool=tool, rows=rows, concurrency=concurrency, timeout=timeout,
-                                            progress=progress))
+                                            progress=progress, rate=rate, retries=retries, idempotent=idempotent,
+                                            max_errors=max_errors, checkpoint=checkpoint))
 
     async def amap(self, tool: str, rows: Any, *, concurrency: int = 8, timeout: Timeout = UNSET,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, rate: RateOption = None, retries: int = 3, idempotent: bool | None = None,
+                   max_errors: int | None = None, checkpoint: str | os.PathLike[str] | None = None,
+                   meta: Any = None) -> pd.DataFrame:
         """Async twin of :meth:`map`."""
         __tracebackhide__ = True
+        if _dask_frame(rows, meta):
+            from .dask import amap as dask_amap  # lazily: Dask is an optional extra (mcpnb[dask])
+
+            return await dask_amap(self, tool, rows, meta=meta, concurrency=concurrency, timeout=timeout, rate=rate,
+                                   retries=retries, idempotent=idempotent, max_errors=max_errors,
+                                   checkpoint=checkpoint)
         return await runtime.arun(self.session.map(tool=tool, rows=rows, concurrency=concurrency, timeout=timeout,
-                                                   progress=progress))
+                                                   progress=progress, rate=rate, retries=retries,
+                                                   idempotent=idempotent, max_errors=max_errors,
+                                                   checkpoint=checkpoint))
 
     # -- resources, prompts, completions -----------------------------------------------
 
@@ -406,6 +445,17 @@ class Server:
         else:
             state = f"protocol {self.session.protocol_version}" if self.session.protocol_version else "open"
         return f"<Server {self.name!r} {self.target.describe()}, {state}>"
+
+
+def _dask_frame(rows: Any, meta: Any) -> bool:
+    """Whether ``rows`` is a Dask DataFrame (told by its type's module: Dask is not imported for this)."""
+    if type(rows).__module__.partition(".")[0] == "dask":
+        return True
+    if meta is not None:
+        from .errors import ConfigError
+
+        raise ConfigError("meta= is for a Dask DataFrame as rows (it names the columns before anything runs).")
+    return False
 
 
 async def _reopen(server: Server) -> None:

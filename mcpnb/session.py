@@ -23,7 +23,6 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import anyio
@@ -36,16 +35,16 @@ from . import apps, runtime
 from .auth import Authorization, AuthStatus
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
-from .errors import (CallCancelled, ConfigError, ConnectionClosed, InvalidArguments, MCPNBError, ProtocolError,
-                     RequestTimeout, ServerWarning)
+from .errors import (CallCancelled, ConfigError, ConnectionClosed, ConnectionLost, InvalidArguments, MCPNBError,
+                     ProtocolError, RequestTimeout, ServerWarning)
 from .events import Events
 from .handlers import Answers, RootsOption, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
 from .masking import Redactor, register_secrets
 from .options import UNSET, ConnectOptions, Timeout, Unset
-from .progress import Progress
+from .progress import OnDemand
 from .results import Completions, PromptResult, ResourceResult, ServerInfo, ToolResult
-from .schema import check_arguments, prepare, prepared, to_json, unusable
+from .schema import check_arguments, import_soon, prepare, prepared, to_json, unusable
 from .subscriptions import Subscriptions, UpdateCallback
 from .targets import Target
 from .trace import Trace
@@ -53,7 +52,11 @@ from .unreadable import received
 from .version import __version__
 
 if TYPE_CHECKING:
+    import os
+
     import pandas as pd
+
+    from .fanout import RateOption
 
 __all__ = ["Session", "ListingKind", "ProgressOption", "CompletionRef"]
 
@@ -63,8 +66,29 @@ ProgressOption = Union[bool, Callable[[float, Union[float, None], Union[str, Non
 # A Prompt or ResourceTemplate, "prompt:NAME", "template:URI-TEMPLATE", or a bare name or template.
 CompletionRef = Union[str, Prompt, ResourceTemplate]
 
-# How many recent structured results a connection keeps for lint's output-schema check.
+# How many recent structured results a connection keeps for lint's output-schema check, and how large one may
+# be to be kept whole (about the bytes of its JSON; the trace keeps whole messages up to the same size): a
+# 100,000-row result would otherwise stay in memory after its table is gone.
 SEEN_RESULTS = 200
+SEEN_SIZE = 64 * 1024
+TOO_LARGE_TO_KEEP = "(structured content too large to keep: counted, not checked)"
+
+
+def kept_for_lint(content: Any) -> Any:
+    """``content`` as ``seen_structured`` keeps it: whole up to about SEEN_SIZE bytes of JSON, else
+    ``TOO_LARGE_TO_KEEP`` (lint's O501 needs only that it came; O502 skips it). Stops counting early."""
+    pending, size = [content], 0
+    while pending:
+        value = pending.pop()
+        size += 8 + len(value) if isinstance(value, str) else 8
+        if size > SEEN_SIZE:
+            return TOO_LARGE_TO_KEEP
+        if isinstance(value, dict):
+            size += 8 * len(value)  # the keys, roughly
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return content
 
 
 class Session:
@@ -83,6 +107,7 @@ class Session:
                                roots=options.roots, record=self.events.record)
         self.replaced_by: str | None = None  # the name of the newer connection that replaced this one
         self._link: Link | None = None
+        self._reopen_failed: MCPNBError | None = None  # why the last reconnect failed, until close() or success
         self._closed_link: Link | None = None  # kept after close() so stderr can still be read
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
@@ -112,6 +137,7 @@ class Session:
         if self._trace is None:
             self._trace = Trace(link.redact)
         link.trace = self._trace
+        import_soon()  # jsonschema, for checking arguments, loads while the server starts
         try:
             await link.open()
         except BaseException:
@@ -169,6 +195,7 @@ class Session:
         """Close the connection (a stdio server process is stopped); ``replaced_by`` names its successor."""
         if replaced_by is not None:
             self.replaced_by = replaced_by
+        self._reopen_failed = None
         link, self._link = self._link, None
         if link is not None:
             with anyio.CancelScope(shield=True):
@@ -180,7 +207,11 @@ class Session:
         """Close (if need be) and open again with the same target and options."""
         await self.close()
         self.replaced_by = None
-        await self.open()
+        try:
+            await self.open()
+        except MCPNBError as error:  # the server is still away: lost, not closed by the person
+            self._reopen_failed = error
+            raise
 
     @property
     def closed(self) -> bool:
@@ -193,17 +224,26 @@ class Session:
 
     @property
     def lost(self) -> bool:
-        """Open, but the server has gone (``reconnect()`` starts it again)."""
-        return self._link is not None and self._link.lost is not None
+        """The server has gone and the connection was not closed on purpose (``reconnect()`` tries again):
+        open with a lost link, or a reconnect that failed."""
+        if self._link is None:
+            return self._reopen_failed is not None
+        return self._link.lost is not None
 
     @property
     def lost_reason(self) -> str | None:
         """Why the open connection was lost, in the words of its error (None while it is fine)."""
-        return self._link.lost.message if self._link is not None and self._link.lost is not None else None
+        if self._link is None:
+            return f"reconnecting failed: {self._reopen_failed.message}" if self._reopen_failed else None
+        return self._link.lost.message if self._link.lost is not None else None
 
     def require_link(self) -> Link:
         """The open link, or ConnectionClosed saying why there is none."""
         if self._link is None:
+            if self._reopen_failed is not None:
+                raise ConnectionLost(f"The connection to {self.name!r} was lost, and reconnecting failed: "
+                                     f"{self._reopen_failed.message}",
+                                     hint="server.reconnect() tries again once the server is back.")
             if self.replaced_by:
                 raise ConnectionClosed(
                     f"This connection to {self.name!r} was replaced by a newer one with the same name.",
@@ -289,7 +329,8 @@ class Session:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
         limit = self._limit(timeout)
         wanted = True if progress is UNSET else progress
-        bar = Progress(f"{self.name}.{tool}", unit="step") if wanted and not callable(wanted) else None
+        # The line is made only if the server reports progress (most calls report none): see OnDemand.
+        bar = OnDemand(f"{self.name}.{tool}", unit="step") if wanted and not callable(wanted) else None
         started = time.perf_counter()
         try:
             raw = await link.request(
@@ -307,7 +348,7 @@ class Session:
         if bar is not None:
             bar.finish(f"done in {time.perf_counter() - started:.1f} s", True)
         if getattr(raw, "structured_content", None) is not None and not getattr(raw, "is_error", False):
-            self.seen_structured.append((tool, raw.structured_content))
+            self.seen_structured.append((tool, kept_for_lint(raw.structured_content)))
         return ToolResult(raw, self.name, tool, args, time.perf_counter() - started, self.protocol_version)
 
     def _report_unusable(self, spec: Tool) -> None:
@@ -329,47 +370,15 @@ class Session:
         return tools[name]  # NotFound with suggestions
 
     async def map(self, *, tool: str, rows: Any, concurrency: int = 8, timeout: Timeout = UNSET,
-                  progress: bool = True) -> pd.DataFrame:
-        """Call ``tool`` once per row (argument dicts or a DataFrame); one table, a row per call, in order."""
-        from .frames import map_frame, rows_as_arguments
+                  progress: bool = True, rate: RateOption = None, retries: int = 3, idempotent: bool | None = None,
+                  max_errors: int | None = None, checkpoint: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+        """Call ``tool`` once per row (argument dicts or a DataFrame); one table, a row per call, in order.
+        How fast, what is retried, when it stops and what is kept on disk: ``mcpnb.fanout``."""
+        from .fanout import fan_out  # loaded with the first map
 
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise ConfigError(f"concurrency= must be a whole number of at least 1, not {concurrency!r}.")
-        arguments = rows_as_arguments(rows)
-        (await self.listing(kind="tools"))[tool]  # an unknown tool fails once, not once per row
-        outcomes: list[Any] = [None] * len(arguments)
-        bar = Progress(f"{self.name}.{tool}", unit="call", total=len(arguments), eager=True) \
-            if progress and len(arguments) > 1 else None
-        finished = 0
-        slots = anyio.Semaphore(concurrency)
-
-        async def one(index: int, args: dict[str, Any]) -> None:
-            nonlocal finished
-            async with slots:
-                try:
-                    outcomes[index] = await self.call(tool=tool, arguments=args, timeout=timeout, progress=False)
-                except MCPNBError as error:
-                    outcomes[index] = error
-            finished += 1
-            if bar is not None:
-                bar.update(finished)
-
-        try:
-            async with anyio.create_task_group() as group:
-                for index, args in enumerate(arguments):
-                    group.start_soon(one, index, args)
-        except BaseException as error:
-            if bar is not None:
-                bar.finish(_ended(error), False)
-            if isinstance(error, ProtocolError) and error.output_violation:
-                self.refused_structured.append((tool, error.output_violation))
-            raise
-        if bar is not None:
-            failures = sum(isinstance(o, MCPNBError) for o in outcomes)
-            bar.finish(f"{failures} failed" if failures else "all answered", True)
-        provenance = {"server": self.name, "arguments": None, "time": datetime.now(timezone.utc),
-                      "protocol_version": self.protocol_version}
-        return map_frame(tool, arguments, outcomes, provenance)
+        return await fan_out(self, tool=tool, rows=rows, concurrency=concurrency, timeout=timeout, progress=progress,
+                             rate=rate, retries=retries, idempotent=idempotent, max_errors=max_errors,
+                             checkpoint=checkpoint)
 
     # -- resources, prompts, completions -----------------------------------------------
 
@@ -478,13 +487,10 @@ async def _set_log_level(link: Link, level: str) -> None:
         pass  # a server that says it logs but refuses the level: carry on without its messages
 
 
-def _progress_callback(wanted: Any, bar: Progress | None) -> ProgressFnT | None:
+def _progress_callback(wanted: Any, bar: OnDemand | None) -> ProgressFnT | None:
     """What the SDK calls with each progress notification: the bar, the person's callable, or nothing."""
     if bar is not None:
-        async def to_bar(progress: float, total: float | None, message: str | None) -> None:
-            bar.update(progress, total, message)
-
-        return to_bar
+        return bar
     if callable(wanted):
         async def to_callable(progress: float, total: float | None, message: str | None) -> None:
             outcome = wanted(progress, total, message)
