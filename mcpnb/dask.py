@@ -25,13 +25,26 @@ left empty take the type the tool's output schema gives (else stay objects),
 argument columns keep the input's dtypes, and ``error`` is text. Every
 partition is made to fit: meta's columns in meta's order, meta's dtypes
 where the values fit them (else that partition's column stays as objects). A
-result column meta lacks is an error naming it.
+result column meta lacks is an error naming it. A meta column named like an
+argument is that argument; where a result has the name too, meta names the
+argument ``argument.X`` and the result ``X`` (as the table does), and a meta
+that does not is an error saying so when the map runs.
 
 ``rate=`` is shared by the whole map: split evenly among the worker
 processes (at the time the map is made), each of which shares its part among
-its partitions. ``max_errors=`` counts per partition (the first partition
-over it fails the computation), ``checkpoint=PATH`` keeps a file per
-partition in the folder PATH. Workers show no progress bars (Dask's
+its partitions. A ``RateLimit`` given to several maps is shared by them in
+each process, split the same way (in the process that made the map, it is
+the RateLimit itself). ``max_errors=`` counts per partition (the first
+partition over it fails the computation; its ``TooManyErrors`` names the
+map's checkpoint folder, the one to pass again), ``checkpoint=PATH`` keeps a
+file per partition in the folder PATH. The options are checked when the map
+is made.
+
+Environment values travel as ``${VAR}`` references (``mcpnb.workerspec``): a
+variable of the same name holding the value, else one holding it if the value
+is at least 8 characters long (a shorter one, such as ``"1"``, would match
+unrelated variables by chance); a short value no same-named variable holds is
+a ``ConfigError`` asking for a reference. Workers show no progress bars (Dask's
 dashboard or ``distributed.progress`` shows the tasks) and decline a
 server's sampling and elicitation requests: nobody is there to answer.
 """
@@ -49,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import runtime
 from .errors import ConfigError
+from .fanout import RateLimit, _check_options, _checked_rate
 from .options import UNSET, ConnectOptions, Timeout
 from .server import Server, _prepare
 from .workerspec import WorkerSpec
@@ -80,12 +94,13 @@ def map(target: Any, tool: str, rows: Any, *, meta: Any = None, concurrency: int
     if not isinstance(rows, dataframe.DataFrame):
         raise ConfigError(f"rows= must be a Dask DataFrame, not a {type(rows).__name__}.",
                           hint="for a pandas DataFrame or a list of argument dicts, use server.map(tool, rows).")
-    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-        raise ConfigError(f"concurrency= must be a whole number of at least 1, not {concurrency!r}.")
-    rate = getattr(rate, "per_second", rate)  # a RateLimit: its rate (its budget stays in this process)
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0):
-        raise ConfigError(f"rate= must be a positive number of calls per second, not {rate!r}.")
     connect_options, map_options = _split(options)
+    _check_options(concurrency, map_options.get("retries", 3), map_options.get("idempotent"),
+                   map_options.get("max_errors"), map_options.get("checkpoint"))  # here, not on a worker
+    rate_key = rate._key if isinstance(rate, RateLimit) else None  # its copies share a budget in each process
+    rate = _checked_rate(rate.per_second if isinstance(rate, RateLimit) else rate) if rate is not None else None
+    if map_options.get("checkpoint") is not None:
+        map_options["checkpoint"] = os.fspath(map_options["checkpoint"])
     if isinstance(target, Server):
         if connect_options:
             raise ConfigError(f"{', '.join(connect_options)}= cannot change an open connection.",
@@ -98,7 +113,7 @@ def map(target: Any, tool: str, rows: Any, *, meta: Any = None, concurrency: int
         if meta is None:
             if opened_here:
                 runtime.run(server.session.open())
-            meta = _learned_meta(server, tool, rows, timeout)
+            meta = _learned_meta(server, tool, rows, timeout, map_options.get("idempotent"))
         else:
             meta = _given_meta(meta, rows)
     finally:
@@ -112,6 +127,8 @@ def map(target: Any, tool: str, rows: Any, *, meta: Any = None, concurrency: int
         _register_plugin(client)
     if rate is not None:
         settings["rate"] = rate / _processes(client)
+        if rate_key is not None:
+            settings["rate_key"] = rate_key
     if not opened_here:
         from .daskworker import lend
 
@@ -162,20 +179,23 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
             known = ", ".join(sorted({*taken, "meta"}))
             raise TypeError(f"mcpnb.dask.map() got an unexpected keyword argument {name!r} (it takes the options "
                             f"of mcpnb.connect and {known})")
-    if mapping.get("checkpoint") is not None:
-        mapping["checkpoint"] = os.fspath(mapping["checkpoint"])
     return connect, mapping
 
 
-def _learned_meta(server: Server, tool: str, rows: dd.DataFrame, timeout: Timeout) -> pd.DataFrame:
-    """The map's meta modelled on the tool's answer to the first row (see the module's doc)."""
+def _learned_meta(server: Server, tool: str, rows: dd.DataFrame, timeout: Timeout,
+                  idempotent: bool | None = None) -> pd.DataFrame:
+    """The map's meta modelled on the tool's answer to the first row (see the module's doc); the call is made
+    for a tool marked read-only or idempotent, or one the caller says is (``idempotent=True``)."""
     found = runtime.run(server.session.listing(kind="tools"))[tool]  # NotFound, with suggestions
     notes = found.annotations
-    if not (notes is not None and (notes.read_only_hint or notes.idempotent_hint)):
+    safe = idempotent if idempotent is not None else notes is not None and bool(notes.read_only_hint or
+                                                                                 notes.idempotent_hint)
+    if not safe:
+        said = " (idempotent=False)" if idempotent is False else ""
         raise ConfigError(
             f"The map on Dask needs its columns (meta=) before it runs; mcpnb learns them by calling {tool!r} "
-            "with the first row here, one call more, and it is marked neither read-only nor idempotent.",
-            hint=_META_HINT)
+            f"with the first row here, one call more, and it is marked neither read-only nor idempotent{said}.",
+            hint=_META_HINT + " Or, if calling it twice with the same row is safe, pass idempotent=True.")
     first = _first_rows(rows)
     sample = runtime.run(server.session.map(tool=tool, rows=first, progress=False, timeout=timeout)) \
         if len(first) else None

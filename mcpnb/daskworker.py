@@ -2,17 +2,23 @@
 
 A worker opens one connection per ``WorkerSpec`` (``mcpnb.workerspec``) and
 reuses it for every partition it runs, on this process's mcpnb loop; one
-that was lost is opened again. The worker plugin (registered by the map,
-under one name, once per scheduler) closes them when the worker stops, and
-interpreter exit closes what is left (``mcpnb.registry``). Where partitions
-run in the process that made the map (Dask's threaded scheduler, or a
-cluster of threads), they use the open connection the map was given.
+that was lost is opened again. Openings happen on mcpnb's loop, one at a time
+per spec under an asyncio lock (no thread lock is ever held while waiting for
+that loop, so closing, which runs on it, cannot deadlock with an opening).
+The worker plugin (registered by the map, under one name, once per
+scheduler) closes them when the worker stops; ``mcpnb.close_all()`` and
+interpreter exit close them too (``mcpnb.registry``). Where partitions run in
+the process that made the map (Dask's threaded scheduler, or a cluster of
+threads), they use the open connection the map was given (its map reconnects
+it if its server was lost); once that is closed, they open one of their own.
 
 Each partition is ``Session.map`` on its rows (no progress bar: nobody
 watches a worker), then made to fit the map's meta: meta's columns in meta's
 order, meta's dtypes where the values fit them (else the column stays as
 objects), the partition's own index. Rate limits are shared by the
-partitions of one map in one process.
+partitions of one map in one process, and by every map given the same
+``RateLimit``. A ``TooManyErrors`` names the map's checkpoint folder (the one
+to pass again), not the partition's.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import runtime
-from .errors import ConfigError
+import anyio
+
+from . import registry, runtime
+from .errors import ConfigError, TooManyErrors
 from .options import ConnectOptions
 from .server import Server
 from .workerspec import WorkerSpec
@@ -51,8 +59,9 @@ class _Held:
     partitions: int = 0
 
 
-_lock = threading.Lock()
-_held: dict[WorkerSpec, _Held] = {}
+_limiters_lock = threading.Lock()  # held only for a moment, never while waiting for anything
+_held: dict[WorkerSpec, _Held] = {}  # changed only on mcpnb's loop
+_opening: dict[WorkerSpec, anyio.Lock] = {}  # used only on mcpnb's loop
 _lent: weakref.WeakValueDictionary[WorkerSpec, Server] = weakref.WeakValueDictionary()
 _limiters: OrderedDict[str, Any] = OrderedDict()
 
@@ -73,17 +82,24 @@ def lend(spec: WorkerSpec, server: Server) -> None:
 
 
 def connection(spec: WorkerSpec) -> Server:
-    """This process's open connection for ``spec``: the one lent, the one held, or a new one."""
+    """This process's open connection for ``spec``: the one lent (while it is not closed: a lost one is
+    reconnected by its map, never replaced), the one held, or a new one."""
     lent = _lent.get(spec)
-    if lent is not None and lent.alive:
+    if lent is not None and not lent.closed:
         return lent
-    with _lock:  # one opening at a time: partitions of a worker's threads share the connection
+    return runtime.run(_held_connection(spec))
+
+
+async def _held_connection(spec: WorkerSpec) -> Server:
+    """On mcpnb's loop: the held connection for ``spec``, opened (again) if need be, one opening at a time."""
+    lock = _opening.setdefault(spec, anyio.Lock())
+    async with lock:  # partitions of a worker's threads share the connection
         held = _held.get(spec)
         if held is None or not held.server.alive:
             server = Server(spec.target(), ConnectOptions(**spec.connect_options()))
-            runtime.run(server.session.open())
-            if held is not None:
-                runtime.run(held.server.session.close())
+            await server.session.open()
+            if held is not None and _held.get(spec) is held:
+                await held.server.session.close()
                 held.server, held.opened = server, held.opened + 1
             else:
                 held = _held[spec] = _Held(server)
@@ -92,30 +108,36 @@ def connection(spec: WorkerSpec) -> Server:
 
 
 async def close_held() -> None:
-    """Close every connection this process opened for maps."""
-    with _lock:
-        servers = [held.server for held in _held.values()]
-        _held.clear()
-        _limiters.clear()
+    """Close every connection this process opened for maps (runs on mcpnb's loop; takes no thread lock
+    that an opening could hold)."""
+    servers = [held.server for held in list(_held.values())]
+    _held.clear()
+    _limiters.clear()
     for server in servers:
         await server.session.close()
 
 
+registry.add_closer(close_held)  # mcpnb.close_all() closes them too (Dask's threaded scheduler has no plugin)
+
+
 def connections() -> list[dict[str, Any]]:
-    """This process's map connections: server, transport, pid, alive, times opened, partitions run."""
-    with _lock:
-        return [{"server": spec.name, "transport": spec.kind, "pid": item.server.pid, "alive": item.server.alive,
-                 "opened": item.opened, "partitions": item.partitions} for spec, item in _held.items()]
+    """This process's map connections: server, transport, pid, alive, times opened, partitions run (never
+    waits for an opening)."""
+    return [{"server": spec.name, "transport": spec.kind, "pid": item.server.pid, "alive": item.server.alive,
+             "opened": item.opened, "partitions": item.partitions} for spec, item in list(_held.items())]
 
 
-def _limiter(map_id: str, per_second: float) -> Any:
-    """The rate limiter the partitions of one map share in this process."""
-    from .fanout import RateLimit  # the map's own limiter (mcpnb.fanout), one per map per process
+def _limiter(map_id: str, per_second: float, key: str | None = None) -> Any:
+    """The rate limiter the partitions of one map share in this process: with ``key`` (the map was given a
+    RateLimit), this process's copy of that RateLimit, shared with every map given it (in the process that
+    made it, the RateLimit itself)."""
+    from .fanout import RateLimit, _shared_limit  # the map's own limiter (mcpnb.fanout)
 
-    with _lock:
+    with _limiters_lock:
         limiter = _limiters.get(map_id)
         if limiter is None:
-            limiter = _limiters[map_id] = RateLimit(per_second)
+            limiter = _shared_limit(per_second, key) if key is not None else RateLimit(per_second)
+            _limiters[map_id] = limiter
             while len(_limiters) > _KEPT_LIMITERS:
                 _limiters.popitem(last=False)
         return limiter
@@ -133,13 +155,30 @@ def mcp_map(part: pd.DataFrame, spec: WorkerSpec, tool: str, columns: tuple[tupl
     if len(part) == 0:
         return conform(meta, meta, part.index, arguments, number, tool)
     keywords = dict(settings)
+    rate_key = keywords.pop("rate_key", None)
     if keywords.get("rate") is not None:
-        keywords["rate"] = _limiter(map_id, keywords["rate"])
-    if keywords.get("checkpoint") is not None:
-        keywords["checkpoint"] = str(Path(keywords["checkpoint"]) / f"partition-{number:05d}")
+        keywords["rate"] = _limiter(map_id, keywords["rate"], rate_key)
+    root = keywords.get("checkpoint")
+    if root is not None:
+        keywords["checkpoint"] = str(Path(root) / f"partition-{number:05d}")
     server = connection(spec)
-    frame = runtime.run(server.session.map(tool=tool, rows=part, progress=False, **keywords))
+    try:
+        frame = runtime.run(server.session.map(tool=tool, rows=part, progress=False, **keywords))
+    except TooManyErrors as error:
+        raise _for_the_map(error, keywords.get("checkpoint"), root, number) from None
     return conform(frame, meta, part.index, arguments, number, tool)
+
+
+def _for_the_map(error: TooManyErrors, folder: str | None, root: str | None, number: int) -> TooManyErrors:
+    """A partition's TooManyErrors as the map's: its checkpoint is the map's folder, the one to pass again."""
+    if folder is not None and root is not None:
+        if error.hint:
+            error.hint = error.hint.replace(repr(folder), repr(root)).replace(folder, root)
+        if error.checkpoint is not None:
+            error.checkpoint = root
+    error.message = f"Partition {number} of the map: {error.message}"
+    error.args = (error.message,)
+    return error
 
 
 def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any, arguments: tuple[str, ...], number: int,
@@ -157,6 +196,15 @@ def conform(frame: pd.DataFrame, meta: pd.DataFrame, index: Any, arguments: tupl
                if f"argument.{name}" in meta.columns and name in frame.columns and f"argument.{name}" not in frame}
     frame = frame.rename(columns=renames)
     extra = [column for column in frame.columns if column not in meta.columns and frame[column].notna().any()]
+    clashes = [column[len("argument."):] for column in extra
+               if column.startswith("argument.") and column[len("argument."):] in arguments]
+    if clashes:
+        named = ", ".join(map(repr, clashes))
+        raise ConfigError(
+            f"The map of {tool!r} gives result columns named like its arguments ({named}), and meta= names them "
+            "once, so they were taken for the arguments.",
+            hint="in meta=, name the argument 'argument.X' and the result 'X' (as the table does), e.g. "
+                 + ", ".join(f"{{'argument.{name}': ..., '{name}': ...}}" for name in clashes) + ".")
     if extra:
         raise ConfigError(
             f"Partition {number} of the map of {tool!r} gave columns the map's meta does not have: "
@@ -176,12 +224,17 @@ def _as_dtype(series: pd.Series, dtype: Any) -> pd.Series:
     """``series`` as ``dtype`` when its values fit it, else as objects (nothing is changed into something else)."""
     import pandas as pd
 
+    import numpy as np
+
     present = series.dropna()
+    booleans = (bool, np.bool_)
     if pd.api.types.is_string_dtype(dtype) and dtype != object:
         fits = all(isinstance(value, str) for value in present)
-    elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-        fits = pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype) or \
-            all(isinstance(value, (bool, int, float)) for value in present)
+    elif pd.api.types.is_bool_dtype(dtype):  # True/False only: 0 and 1 are numbers, not answers
+        fits = pd.api.types.is_bool_dtype(series.dtype) or all(isinstance(value, booleans) for value in present)
+    elif pd.api.types.is_numeric_dtype(dtype):  # numbers only: True is not 1
+        fits = (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)) or \
+            all(isinstance(value, (int, float, np.number)) and not isinstance(value, booleans) for value in present)
     else:
         fits = True
     if fits:

@@ -4,12 +4,15 @@
 interpreter exit (a kernel shutting down) closes them too, so no server
 process outlives the notebook. A connection opened with the name of an open
 one replaces it, so re-running a cell does not pile up server processes.
+Connections a module holds outside this registry (``mcpnb.daskworker``'s, for
+maps on Dask) are closed with the others through a closer it adds.
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -21,10 +24,19 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["servers", "open_servers", "close_all", "register", "unregister", "replace_older", "find"]
+__all__ = ["servers", "open_servers", "close_all", "register", "unregister", "replace_older", "find",
+           "add_closer"]
 
 _registry: dict[str, Server] = {}
 _lock = threading.Lock()
+_closers: list[Callable[[], Awaitable[None]]] = []  # close connections held outside the registry
+
+
+def add_closer(closer: Callable[[], Awaitable[None]]) -> None:
+    """Have ``close_all()`` (and interpreter exit) also await ``closer()`` (added once)."""
+    with _lock:
+        if closer not in _closers:
+            _closers.append(closer)
 
 
 def register(server: Server) -> list[Server]:
@@ -78,13 +90,16 @@ def close_all() -> None:
     with _lock:
         open_now = list(_registry.values())
         _registry.clear()
-    if not open_now:
+        closers = list(_closers)
+    if not open_now and not closers:
         return
 
     async def close_each() -> None:
         async with anyio.create_task_group() as group:
             for server in open_now:
                 group.start_soon(server.session.close)
+            for closer in closers:
+                group.start_soon(closer)
 
     runtime.run(close_each())
 

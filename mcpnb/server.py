@@ -449,7 +449,7 @@ class Server:
 
 def _dask_frame(rows: Any, meta: Any) -> bool:
     """Whether ``rows`` is a Dask DataFrame (told by its type's module: Dask is not imported for this)."""
-    if type(rows).__module__.partition(".")[0] == "dask":
+    if type(rows).__module__.partition(".")[0] in ("dask", "dask_expr"):  # dask_expr: Dask 2024.8-2024.12
         return True
     if meta is not None:
         from .errors import ConfigError

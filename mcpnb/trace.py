@@ -358,6 +358,15 @@ class Reader:
                 "number": number}
 
 
+def __getattr__(name: str) -> Any:
+    """``mcpnb.trace.TraceFrame`` as before it moved to ``mcpnb.traceframe`` (loaded when asked: pandas)."""
+    if name == "TraceFrame":
+        from .traceframe import TraceFrame
+
+        return TraceFrame
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def no_wire() -> TraceFrame:
     """The trace of a connection that has none yet: no rows, the usual columns."""
     from .traceframe import TraceFrame  # lazily: it imports pandas

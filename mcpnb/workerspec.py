@@ -14,9 +14,13 @@ references that the worker fills in from its own environment:
   (``"Bearer ${TOKEN}"``);
 - a value given to ``connect()`` itself: the environment variable of this
   process that holds it (a ``LocalCluster``'s workers inherit this
-  environment); for a header such as ``"Bearer VALUE"``, the variable holding
-  VALUE;
+  environment): the one of the same name if it does, else any (the first by
+  name) but only for a value of at least 8 characters, as a short one (``"1"``)
+  matches unrelated variables by chance; for a header such as
+  ``"Bearer VALUE"``, the variable holding VALUE;
 - otherwise a ``ConfigError`` that says how to give it as a reference.
+
+An ``mcpServers`` entry's ``args`` that hold ``${VAR}`` travel as written too.
 
 An in-process server object cannot travel, nor can ``auth=`` (its tokens live
 in this process); both are a ``ConfigError`` too. A worker's connection
@@ -47,6 +51,7 @@ __all__ = ["WorkerSpec"]
 _CARRIED = ("timeout", "connect_timeout", "protocol", "max_event_size", "log_level", "roots")
 _REFERENCE = re.compile(r"\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # "Bearer", "Basic", "Token" ...
+_SHORTEST_MATCHED = 8  # a shorter value is looked for only in the variable of its own name
 
 _WORKER_HINT = ("workers fill in ${VAR} from their own environment: set the variable where they start "
                 "(a LocalCluster's workers inherit the environment of the process that started them, as it "
@@ -62,6 +67,7 @@ class WorkerSpec:
     command: str | None = None
     own_python: bool = False  # the command is the interpreter running mcpnb: the worker uses its own
     args: tuple[str, ...] = ()
+    args_written: bool = False  # args as an mcpServers entry writes them, ${VAR} references in them
     cwd: str | None = None
     url: str | None = None  # secret parts as references
     env: tuple[tuple[str, str], ...] = ()  # plain values for plain_env keys, references for the others
@@ -93,7 +99,7 @@ class WorkerSpec:
                 env.append((key, value))
             else:
                 written = None if key in given_env else raw.get("env", {}).get(key)
-                env.append((key, _reference(value, written, f"environment variable {key!r}", target.name)))
+                env.append((key, _reference(value, written, f"environment variable {key!r}", target.name, key)))
         headers = []
         for key, value in target.headers.items():
             written = None if key in given_headers else raw.get("headers", {}).get(key)
@@ -108,8 +114,15 @@ class WorkerSpec:
                 value = _portable_roots(value)
             carried.append((name, value))
         own_python = target.kind == "stdio" and target.command == sys.executable
+        args = tuple(target.args)
+        written_args = raw.get("args")
+        if isinstance(written_args, list) and len(written_args) == len(args) and \
+                all(isinstance(arg, str) for arg in written_args) and any(map(_REFERENCE.search, written_args)) \
+                and all(_gives(arg, value) for arg, value in zip(written_args, args)):
+            args = tuple(written_args)  # as the file writes them: the references, not their values
+        args_written = args != tuple(target.args)
         return cls(name=target.name, kind=target.kind, command=None if own_python else target.command,
-                   own_python=own_python, args=tuple(target.args), cwd=target.cwd, url=url, env=tuple(env),
+                   own_python=own_python, args=args, args_written=args_written, cwd=target.cwd, url=url, env=tuple(env),
                    plain_env=tuple(target.plain_env), headers=tuple(headers), options=tuple(carried))
 
     def target(self) -> Target:
@@ -118,12 +131,13 @@ class WorkerSpec:
         where = f"the connection {self.name!r} on this Dask worker"
         try:
             env = {key: value if key in self.plain_env else config.expand(value, where) for key, value in self.env}
+            args = [config.expand(arg, where) for arg in self.args] if self.args_written else list(self.args)
             headers = {key: config.expand(value, where) for key, value in self.headers}
             url = config.expand(self.url, where) if self.url else None
         except ConfigError as error:
             raise ConfigError(error.message, hint=_WORKER_HINT) from None
         command = sys.executable if self.own_python else self.command
-        return Target(self.kind, self.name, command=command, args=list(self.args), env=env,  # type: ignore[arg-type]
+        return Target(self.kind, self.name, command=command, args=args, env=env,  # type: ignore[arg-type]
                       cwd=self.cwd, url=url, headers=headers, source="a Dask worker spec", plain_env=self.plain_env)
 
     def connect_options(self) -> dict[str, Any]:
@@ -147,11 +161,11 @@ class WorkerSpec:
         return f"<WorkerSpec {self.name!r} {self.describe()}>"
 
 
-def _reference(value: str, written: Any, what: str, server: str) -> str:
+def _reference(value: str, written: Any, what: str, server: str, key: str | None = None) -> str:
     """``value`` as a string of ``${VAR}`` references that gives it back here, or ConfigError."""
     if isinstance(written, str) and _REFERENCE.search(written) and _gives(written, value):
         return written
-    holder = _holder(value)
+    holder = _holder(value, key)
     if holder is not None:
         return "${" + holder + "}"
     scheme, space, credential = value.rpartition(" ")
@@ -160,7 +174,9 @@ def _reference(value: str, written: Any, what: str, server: str) -> str:
         return f"{scheme} ${{{holder}}}"
     raise ConfigError(
         f"The {what} of {server!r} cannot go to Dask workers: mcpnb keeps its value secret and sends workers "
-        "only ${VAR} references, and no environment variable of this process holds it.",
+        "only ${VAR} references, and no environment variable of this process holds it"
+        + (f" (a value shorter than {_SHORTEST_MATCHED} characters is looked for only in {key})"
+           if key is not None and len(value) < _SHORTEST_MATCHED else "") + ".",
         hint="put the value in an environment variable before the cluster starts (workers read their own "
              "environment; a LocalCluster's inherit this one), e.g. os.environ['TOKEN'] = ..., and pass it from "
              "there; or connect through an mcpServers entry that writes it as \"${TOKEN}\" "
@@ -187,9 +203,14 @@ def _url_reference(url: str, written: Any, server: str) -> str:
     return shown
 
 
-def _holder(value: str) -> str | None:
-    """The environment variable of this process whose value is ``value`` (the first by name), if any."""
+def _holder(value: str, key: str | None = None) -> str | None:
+    """The environment variable of this process that holds ``value``: ``key`` if it does, else the first by
+    name, but only for a value long enough not to match an unrelated variable by chance."""
     if not value:
+        return None
+    if key is not None and os.environ.get(key) == value:
+        return key
+    if len(value) < _SHORTEST_MATCHED:
         return None
     names = sorted(name for name, held in os.environ.items() if held == value)
     return names[0] if names else None

@@ -21,6 +21,7 @@ from .conftest import HELPDESK, alive, http_server, wait_gone
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
+dask_config = pytest.importorskip("dask").config.set
 
 SECRET_VARIABLE = "MCPNB_TEST_DASK_TOKEN"
 
@@ -205,6 +206,114 @@ def test_importing_mcpnb_and_its_dask_module_does_not_import_dask():
     code = "import sys, mcpnb, mcpnb.dask; print([m for m in ('dask', 'distributed') if m in sys.modules])"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "[]"
+
+
+def test_on_the_threaded_scheduler_close_all_stops_the_servers_the_map_opened(client):
+    with dask_config(scheduler="threads"):
+        result = mcpnb.dask.map("demo:helpdesk", "get_order", orders(8, 2)[1]).compute()
+    assert result["error"].isna().all()
+    pids = [c["pid"] for c in mcpnb.dask.connections()]
+    assert len(pids) == 1 and alive(pids[0])  # opened here, for the partitions, outside mcpnb.servers()
+    mcpnb.close_all()
+    assert wait_gone(pids[0]) and mcpnb.dask.connections() == []
+
+
+def test_a_lent_connection_whose_server_crashed_is_reconnected_not_replaced(client, faulty, tmp_path, monkeypatch):
+    from mcpnb import fanout
+
+    monkeypatch.setattr(fanout, "BACKOFF_BASE", 0.02)
+    first = faulty.pid
+    table = pd.DataFrame({"n": range(8), "stall": [0.2] * 8, "crash_once": [None] * 8})
+    table.loc[2, "crash_once"] = str(tmp_path / "crashed")
+    meta = {"argument.n": "int64", "n": "Int64", "square": "Int64"}
+    with dask_config(scheduler="threads", num_workers=2):
+        result = faulty.map("lookup", dd.from_pandas(table, npartitions=2), meta=meta, concurrency=4).compute()
+    assert result["error"].isna().all() and result["square"].tolist() == [n * n for n in range(8)]
+    assert faulty.alive and faulty.pid != first and mcpnb.dask.connections() == []  # no second connection
+
+
+def test_too_many_errors_on_dask_names_the_maps_checkpoint_folder(client, faulty, tmp_path):
+    rows = dd.from_pandas(pd.DataFrame({"n": [-1, -2, -3, -4]}), npartitions=1)
+    root = tmp_path / "run"
+    with dask_config(scheduler="threads"), pytest.raises(mcpnb.TooManyErrors) as caught:
+        faulty.map("lookup", rows, meta={"square": "Int64"}, max_errors=1, checkpoint=root).compute()
+    assert caught.value.checkpoint == str(root) and repr(str(root)) in caught.value.hint
+    assert "partition-" not in caught.value.hint
+
+
+def test_a_result_column_named_like_an_argument_needs_argument_x_in_meta(client, faulty):
+    rows = dd.from_pandas(pd.DataFrame({"n": [1, 2, 3]}), npartitions=1)
+    with dask_config(scheduler="threads"):
+        with pytest.raises(mcpnb.ConfigError, match="named like its arguments") as caught:
+            faulty.map("lookup", rows, meta={"n": "Int64", "square": "Int64"}).compute()
+        assert "'argument.n'" in caught.value.hint
+        result = faulty.map("lookup", rows, meta={"argument.n": "int64", "n": "Int64", "square": "Int64"}).compute()
+    assert result["square"].tolist() == [1, 4, 9] and list(result.columns) == ["argument.n", "n", "square", "error"]
+
+
+def test_map_options_are_checked_when_the_map_is_made(client, helpdesk):
+    rows = orders(8, 2)[1]
+    for bad, said in [({"checkpoint": 3}, "checkpoint="), ({"retries": -1}, "retries="), ({"rate": 0}, "rate="),
+                      ({"max_errors": 0}, "max_errors="), ({"idempotent": "yes"}, "idempotent=")]:
+        with pytest.raises(mcpnb.ConfigError, match=said):
+            helpdesk.map("get_order", rows, meta={"id": "Int64"}, **bad)
+
+
+def test_idempotent_true_lets_the_map_learn_meta_from_a_tool_without_annotations(client, faulty):
+    rows = dd.from_pandas(pd.DataFrame({"n": [1, 2]}), npartitions=1)
+    with pytest.raises(mcpnb.ConfigError, match="neither read-only nor idempotent"):
+        faulty.map("append_row", rows)
+    mapped = faulty.map("append_row", rows, idempotent=True)
+    assert list(mapped.columns) == ["argument.n", "n", "square", "error"]
+
+
+def test_partitions_keep_values_that_are_not_of_metas_kind_as_they_are():
+    from mcpnb.daskworker import conform
+
+    meta = pd.DataFrame({"flag": pd.Series(dtype="Int64"), "count": pd.Series(dtype="boolean")})
+    frame = pd.DataFrame({"flag": [True, False], "count": [0, 1]})
+    shaped = conform(frame, meta, pd.RangeIndex(2), (), 0, "tool")
+    assert shaped["flag"].tolist() == [True, False] and shaped["flag"].dtype == object
+    assert shaped["count"].tolist() == [0, 1] and shaped["count"].dtype == object
+    fitting = conform(pd.DataFrame({"flag": [1, None], "count": [True, None]}), meta, pd.RangeIndex(2), (), 0, "t")
+    assert fitting["flag"].dtype == "Int64" and fitting["count"].dtype == "boolean"
+
+
+def test_a_short_environment_value_travels_only_from_a_variable_of_its_name(monkeypatch, tmp_path):
+    from mcpnb.workerspec import WorkerSpec
+
+    monkeypatch.setenv("MCPNB_TEST_UNRELATED", "1")
+    monkeypatch.delenv("VERBOSE", raising=False)
+    server = mcpnb.connect("demo:helpdesk", env={"VERBOSE": "1"})
+    with pytest.raises(mcpnb.ConfigError, match="environment variable 'VERBOSE'") as caught:
+        WorkerSpec.of(server.target, server.options)
+    assert "shorter than 8 characters" in str(caught.value)
+    monkeypatch.setenv("VERBOSE", "1")
+    assert dict(WorkerSpec.of(server.target, server.options).env)["VERBOSE"] == "${VERBOSE}"
+
+    monkeypatch.setenv("MCPNB_TEST_DEMO", "helpdesk")
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"desk": {
+        "command": sys.executable, "args": ["-m", "mcpnb.demo", "${MCPNB_TEST_DEMO}"]}}}))
+    desk = mcpnb.connect("desk", config=str(config))
+    spec = WorkerSpec.of(desk.target, desk.options)
+    assert spec.args[-1] == "${MCPNB_TEST_DEMO}" and spec.target().args[-1] == "helpdesk"
+
+
+def test_maps_given_one_ratelimit_share_it_on_each_worker_split_among_them(client, helpdesk):
+    limit = mcpnb.RateLimit(40)
+    rows = orders(8, 2)[1]
+    helpdesk.map("get_order", rows, rate=limit).compute()
+    helpdesk.map("get_order", rows, rate=limit).compute()
+
+    def limiters():
+        from mcpnb import daskworker
+        return [(id(item), item.per_second, item._key) for item in daskworker._limiters.values()]
+
+    found = [item for items in client.run(limiters).values() for item in items if item[2] == limit._key]
+    by_worker = [{item[0] for item in items if item[2] == limit._key} for items in client.run(limiters).values()]
+    assert {item[1] for item in found} == {20.0} and all(len(ids) <= 1 for ids in by_worker)
+    assert sum(len(ids) for ids in by_worker) >= 1
 
 
 def test_the_worker_connections_close_when_the_plugin_goes_and_when_the_cluster_stops(client, helpdesk):
