@@ -15,11 +15,18 @@ part is whole or absent, whatever stops the run; a later part's row wins.
 A row keeps what came back, not the table's columns: its place in the input,
 a fingerprint of its arguments, and its outcome (the structured content as JSON
 text, the text-bearing content blocks as JSON, ``is_error``) or its failure
-(the message, the error's kind, whether it was transient). A resumed run
+(the message, the error's kind, whether it was transient, and whether nothing was sent: a call the
+server refused before running it, or one never sent, may be made again whatever the tool). A resumed run
 rebuilds each outcome and passes it through the same code as a fresh call
 (``frames.map_frame``), so the table is the one an uninterrupted run makes.
 Only content a table can be made of is kept (text, and text resources); images
 and audio are not, so they are absent from results rebuilt from a checkpoint.
+
+One map writes a folder at a time: it holds a lock on ``PATH/.lock`` (``fcntl.flock``,
+which the system lets go when the process ends, so a lock left by a dead process
+is no lock) from opening until the map's last part is written. Another map on the
+same folder waits a few seconds for it (an interrupted run finishing its last
+part), then gets ``ConfigError``. Temporary files have names of their own (a uuid).
 
 A checkpoint belongs to one map: the tool, the number of rows and each row's
 fingerprint must match, else ``ConfigError`` says what differs and how to start
@@ -33,6 +40,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,8 @@ EVERY_ROWS = 250  # a part is written once this many rows have finished ...
 EVERY_SECONDS = 5.0  # ... or this long after the last part, whichever comes first
 FORMAT = 1
 MANIFEST = "checkpoint.json"
+LOCK = ".lock"
+LOCK_WAIT = 5.0  # seconds a map waits for another to let go of the folder (an interrupted one's last part)
 _PART = re.compile(r"^part-(\d{6,})\.parquet$")
 
 
@@ -59,13 +69,15 @@ def fingerprint(arguments: Mapping[str, Any]) -> str:
 
 
 class Stored:
-    """A row read back from a checkpoint: its rebuilt outcome, and whether its failure was transient."""
+    """A row read back from a checkpoint: its rebuilt outcome, whether its failure was transient, and whether
+    the call never reached the tool (``nothing_sent``: safe to make again for any tool)."""
 
-    __slots__ = ("outcome", "transient")
+    __slots__ = ("outcome", "transient", "nothing_sent")
 
-    def __init__(self, outcome: Any, transient: bool) -> None:
+    def __init__(self, outcome: Any, transient: bool, nothing_sent: bool = False) -> None:
         self.outcome = outcome
         self.transient = transient
+        self.nothing_sent = nothing_sent
 
 
 class Checkpoint:
@@ -76,9 +88,10 @@ class Checkpoint:
         self.tool = tool
         self.fingerprints = fingerprints
         self.rows: dict[int, Stored] = {}  # what earlier runs finished, by place in the input
-        self._pending: list[tuple[int, Any, bool]] = []
+        self._pending: list[tuple[int, Any, bool, bool]] = []
         self._next_part = 0
         self._written_at = time.monotonic()
+        self._lock: int | None = None  # the descriptor of the locked PATH/.lock
 
     # -- opening -----------------------------------------------------------------------
 
@@ -97,12 +110,24 @@ class Checkpoint:
                               hint="pass the path of a new or empty folder.")
         manifest = folder / MANIFEST
         if folder.is_dir() and not manifest.exists():
-            if any(folder.iterdir()):
+            if any(p.name != LOCK for p in folder.iterdir()):
                 raise ConfigError(f"The folder {str(folder)!r} holds other files and no checkpoint; "
                                   "mcpnb will not write there.", hint="pass the path of a new or empty folder.")
+        store._take_lock()
+        try:
+            store._open(manifest, arguments, server, protocol_version, start_over)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _open(self, manifest: Path, arguments: Sequence[Mapping[str, Any]], server: str,
+              protocol_version: str | None, start_over: str) -> None:
+        """Make the manifest, or read the checkpoint found (under the folder's lock)."""
+        folder, tool = self.path, self.tool
         if not manifest.exists():
-            store._write_manifest(len(arguments))
-            return store
+            self._write_manifest(len(arguments))
+            return
         try:
             about = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
@@ -116,8 +141,41 @@ class Checkpoint:
         if about.get("rows") != len(arguments):
             raise ConfigError(f"The checkpoint at {str(folder)!r} was made for {about.get('rows')} rows; "
                               f"this map has {len(arguments)}.", hint=start_over)
-        store._read(arguments, server, protocol_version, start_over)
-        return store
+        self._read(arguments, server, protocol_version, start_over)
+
+    def _take_lock(self) -> None:
+        """Hold the folder's lock (made if need be), waiting up to LOCK_WAIT seconds for another map to let go."""
+        try:
+            import fcntl
+        except ImportError:  # not on POSIX: no lock (one map per folder is then the person's to keep)
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ConfigError(f"Could not make the checkpoint at {str(self.path)!r}: {error.strerror or error}.",
+                              hint="pass a path in a folder you may write to.") from None
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(descriptor)
+                    raise ConfigError(f"Another map is writing the checkpoint at {str(self.path)!r}.",
+                                      hint="wait for it to finish (or interrupt it), or use another checkpoint= "
+                                           "path.") from None
+                time.sleep(0.05)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, str(os.getpid()).encode())  # for the curious: who holds it
+        self._lock = descriptor
+
+    def close(self) -> None:
+        """Let go of the folder's lock (the map is over; its last part is written). Idempotent."""
+        descriptor, self._lock = self._lock, None
+        if descriptor is not None:
+            os.close(descriptor)  # closing the descriptor ends the flock
 
     def _read(self, arguments: Sequence[Mapping[str, Any]], server: str, protocol_version: str | None,
               start_over: str) -> None:
@@ -132,9 +190,9 @@ class Checkpoint:
             except Exception as error:  # pyarrow's errors have no common base worth naming
                 raise ConfigError(f"A part of the checkpoint at {str(self.path)!r} cannot be read: "
                                   f"{part.name}: {error}", hint=start_over) from None
-            for index, digest, structured, content, is_error, message, transient in zip(
+            for index, digest, structured, content, is_error, message, transient, unsent in zip(
                     columns["row"], columns["fingerprint"], columns["structured"], columns["content"],
-                    columns["is_error"], columns["error"], columns["transient"]):
+                    columns["is_error"], columns["error"], columns["transient"], columns["nothing_sent"]):
                 if not 0 <= index < len(arguments) or digest != self.fingerprints[index]:
                     differ.append(index)
                     continue
@@ -145,7 +203,7 @@ class Checkpoint:
                         "content": json.loads(content), "isError": bool(is_error),
                         "structuredContent": json.loads(structured) if structured is not None else None})
                     outcome = ToolResult(raw, server, self.tool, dict(arguments[index]), 0.0, protocol_version)
-                self.rows[index] = Stored(outcome, bool(transient))
+                self.rows[index] = Stored(outcome, bool(transient), bool(unsent))
         if differ:
             first = differ[0]
             shown = (f"row {first}'s arguments are not those it was made with"
@@ -155,23 +213,23 @@ class Checkpoint:
 
     # -- writing -----------------------------------------------------------------------
 
-    def add(self, index: int, outcome: Any, transient: bool) -> None:
+    def add(self, index: int, outcome: Any, transient: bool, nothing_sent: bool = False) -> None:
         """Keep a finished row for the next part."""
-        self._pending.append((index, outcome, transient))
+        self._pending.append((index, outcome, transient, nothing_sent))
 
     def due(self) -> bool:
         """Whether enough rows or time have gone by to write a part."""
         return bool(self._pending) and (len(self._pending) >= EVERY_ROWS
                                         or time.monotonic() - self._written_at >= EVERY_SECONDS)
 
-    def take(self) -> tuple[int, list[tuple[int, Any, bool]]]:
+    def take(self) -> tuple[int, list[tuple[int, Any, bool, bool]]]:
         """The rows kept so far and the number of the part they go to (on the loop: cheap, no I/O)."""
         rows, self._pending = self._pending, []
         number, self._next_part = self._next_part, self._next_part + 1
         self._written_at = time.monotonic()
         return number, rows
 
-    def write(self, number: int, rows: list[tuple[int, Any, bool]]) -> None:
+    def write(self, number: int, rows: list[tuple[int, Any, bool, bool]]) -> None:
         """Write one part (blocking: off the loop), whole or not at all."""
         if not rows:
             return
@@ -180,8 +238,8 @@ class Checkpoint:
 
         columns: dict[str, list[Any]] = {name: [] for name in
                                          ("row", "fingerprint", "structured", "content", "is_error", "error",
-                                          "kind", "transient")}
-        for index, outcome, transient in rows:
+                                          "kind", "transient", "nothing_sent")}
+        for index, outcome, transient, nothing_sent in rows:
             columns["row"].append(index)
             columns["fingerprint"].append(self.fingerprints[index])
             if isinstance(outcome, BaseException):
@@ -198,9 +256,10 @@ class Checkpoint:
                 columns["error"].append(None)
                 columns["kind"].append(None)
             columns["transient"].append(transient)
+            columns["nothing_sent"].append(nothing_sent)
         table = pa.table(columns, schema=_schema())
         final = self.path / f"part-{number:06d}.parquet"
-        temporary = self.path / f".{final.name}.{os.getpid()}.tmp"
+        temporary = self.path / f".{final.name}.{uuid.uuid4().hex}.tmp"
         try:
             pq.write_table(table, temporary)
             os.replace(temporary, final)
@@ -212,7 +271,7 @@ class Checkpoint:
     def _write_manifest(self, rows: int) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            temporary = self.path / f".{MANIFEST}.{os.getpid()}.tmp"
+            temporary = self.path / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
             temporary.write_text(json.dumps({"format": FORMAT, "tool": self.tool, "rows": rows}), encoding="utf-8")
             os.replace(temporary, self.path / MANIFEST)
         except OSError as error:
@@ -238,7 +297,7 @@ def _schema() -> Any:
 
     return pa.schema([("row", pa.int64()), ("fingerprint", pa.string()), ("structured", pa.string()),
                       ("content", pa.string()), ("is_error", pa.bool_()), ("error", pa.string()),
-                      ("kind", pa.string()), ("transient", pa.bool_())])
+                      ("kind", pa.string()), ("transient", pa.bool_()), ("nothing_sent", pa.bool_())])
 
 
 def _pyarrow() -> None:

@@ -11,28 +11,32 @@ rate, no failures and no checkpoint, a row costs its call and a few counters.
   ``BACKOFF_BASE * 2**n`` seconds, at most ``BACKOFF_CAP``), only for what may
   pass: no answer within the timeout; HTTP 429, 502, 503 and 504 (a
   ``Retry-After`` is waited out, up to ``MAX_RETRY_AFTER``); a lost connection,
-  which is reconnected once however many calls were lost with it. Never a
-  tool's own error result (``isError`` is an answer), invalid arguments, or
-  any other error the server answers with. A call lost in flight may have done
-  its work, so only tools whose annotations say ``readOnlyHint`` or
-  ``idempotentHint`` are retried, others only with ``idempotent=True``
-  (``idempotent=False`` never). A reconnect that fails (the server is still
-  away) is retried for any tool: nothing was sent. Each retry shows on the
-  progress line ("120/500 calls · 3 retried · 1 failed") and in
-  ``server.activity`` with its reason.
+  which is reconnected once however many calls were lost with it, by every
+  map on that connection together (``Session.heal``: the others wait for it;
+  a connection closed on purpose is not reconnected). Never a tool's own error
+  result (``isError`` is an answer), invalid arguments, or any other error the
+  server answers with. A call that may have reached the tool (a timeout, a
+  connection lost in flight, 502/503/504: a proxy may have passed it on) may
+  have done its work, so only tools whose annotations say ``readOnlyHint`` or
+  ``idempotentHint`` are retried, others only with ``idempotent=True``. A call
+  that did not reach it is retried for any tool, even with
+  ``idempotent=False``: HTTP 429 (the server refused it before running it), a
+  reconnect that failed, a call not sent because the connection was lost or
+  being reconnected. Each retry shows on the progress line ("120/500 calls ·
+  3 retried · 1 failed") and in ``server.activity`` with its reason.
 - ``max_errors=N``: once N rows have failed in this run (after their retries),
   the calls under way are cancelled and ``TooManyErrors`` is raised, with the
   rows done as ``error.frame``.
 - ``checkpoint=PATH``: finished rows go to a Parquet folder as the map runs and
   whenever it stops (``mcpnb.checkpoint``); the same map run again skips them.
   Rows whose failure was transient are called again on resume when the tool
-  may be retried (the rule above); a tool's own error result is an answer and
-  is kept.
+  may be retried (the rule above: whatever the tool if the call did not reach
+  it; the checkpoint keeps which); a tool's own error result is an answer and
+  is kept. Rows finished as the map stops are written too, before it ends.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import random
@@ -133,9 +137,8 @@ async def fan_out(session: Session, *, tool: str, rows: Any, concurrency: int = 
     _check_options(concurrency, retries, idempotent, max_errors, checkpoint)
     limiter = _limiter(rate)
     arguments = rows_as_arguments(rows)
-    if session.lost and retries > 0:  # lost before this map began (an earlier one's server went away)
-        await session.reconnect()
-        session.events.record("map", f"{session.name}.{tool}: reconnected before the map began")
+    if (session.lost or session.healing) and retries > 0:  # lost before this map began (an earlier one's
+        await session.heal(f"{session.name}.{tool}, before the map began")  # server went away), or reconnecting
     spec = (await session.listing(kind="tools"))[tool]  # an unknown tool fails once, not once per row
     if idempotent is None:
         notes = spec.annotations
@@ -170,7 +173,7 @@ class _Run:
         self.resumed = 0  # rows taken from the checkpoint
         if store is not None:
             for index, stored in store.rows.items():
-                if not (stored.transient and idempotent and retries > 0):  # else: called again
+                if not (stored.transient and retries > 0 and (idempotent or stored.nothing_sent)):  # else: again
                     self.outcomes[index] = stored.outcome
                     self.resumed += 1
         self.finished = self.resumed
@@ -182,10 +185,6 @@ class _Run:
         self._todo: Iterator[int] = (i for i, o in enumerate(self.outcomes) if o is None)
         self._group: anyio.abc.TaskGroup | None = None
         self._write_failed: MCPNBError | None = None  # a checkpoint part that could not be written
-        # One reconnect for every call lost with the connection (see _recover).
-        self._reconnecting = anyio.Lock()
-        self._reconnects = 0
-        self._broken: MCPNBError | None = None  # why the last reconnect failed, until one succeeds
         self.bar = Progress(self.label, unit="call", total=len(arguments), eager=True) \
             if progress and len(arguments) > 1 else None
         if self.resumed:
@@ -194,6 +193,13 @@ class _Run:
                 self.bar.update(self.resumed, None, self.note)
 
     async def go(self) -> pd.DataFrame:
+        try:
+            return await self._go()
+        finally:
+            if self.store is not None:
+                self.store.close()  # its last part is written: another map may open the folder
+
+    async def _go(self) -> pd.DataFrame:
         from .frames import map_frame
 
         try:
@@ -227,8 +233,8 @@ class _Run:
         arguments, limiter, heal = self.arguments, self.limiter, self.retries > 0
         for index in self._todo:
             try:
-                if heal and (self._broken is not None or session.lost or self._reconnecting.locked()):
-                    await self._recover()  # rows not yet sent go on once the connection is back
+                if heal and (session.lost or session.healing):
+                    await session.heal(self.label)  # rows not yet sent go on once the connection is back
                 if limiter is not None:
                     await limiter.acquire()
                 outcome: Any = await call(tool=tool, arguments=arguments[index], timeout=timeout, progress=False)
@@ -247,13 +253,15 @@ class _Run:
                 # a tool's own words may repeat a secret back: masked as raise_for_error() masks them
                 self.first_errors.append((index, mask_known(" ".join(text.split())[:200])))
             self._noted()
+        stop = failed and self.max_errors is not None and self.failed >= self.max_errors and not self.stopped
         if self.store is not None:
-            self.store.add(index, outcome, isinstance(outcome, MCPNBError) and self._transient(outcome))
-            if self.store.due():
+            unsent = isinstance(outcome, MCPNBError) and _nothing_sent(outcome)
+            self.store.add(index, outcome, isinstance(outcome, MCPNBError) and self._transient(outcome), unsent)
+            if self.store.due() and not stop and not self.stopped:  # else the final _save writes them
                 self._spawn_save()
         if self.bar is not None:
             self.bar.update(self.finished, None, self.note)
-        if failed and self.max_errors is not None and self.failed >= self.max_errors and not self.stopped:
+        if stop:
             self.stopped = True
             assert self._group is not None
             self._group.cancel_scope.cancel()
@@ -273,8 +281,7 @@ class _Run:
     async def _retry(self, index: int, error: MCPNBError) -> Any:
         """Call row ``index`` again while its failure is transient and retries are left; its last outcome."""
         session, attempt = self.session, 0
-        while attempt < self.retries and self._transient(error) and (
-                self.idempotent or isinstance(error, ConnectError)):  # a failed reconnect sent nothing
+        while attempt < self.retries and self._transient(error) and (self.idempotent or _nothing_sent(error)):
             wait = _wait(attempt, error)
             if wait is None:
                 break
@@ -286,8 +293,8 @@ class _Run:
                                          f"retry {attempt} of {self.retries} in {wait:.1f} s")
             await anyio.sleep(wait)
             try:
-                if self._broken is not None or session.lost or self._reconnecting.locked():
-                    await self._recover()
+                if session.lost or session.healing:
+                    await session.heal(self.label)
                 if self.limiter is not None:
                     await self.limiter.acquire()
                 return await session.call(tool=self.tool, arguments=self.arguments[index], timeout=self.timeout,
@@ -302,53 +309,36 @@ class _Run:
             return error.status in TRANSIENT_STATUSES
         if isinstance(error, (RequestTimeout, ConnectionLost)):
             return True
-        if isinstance(error, ConnectionClosed):  # closed by this map's own reconnect, not by the person
-            return self._reconnecting.locked() or self._broken is not None or not self.session.closed
+        if isinstance(error, ConnectionClosed):  # closed by a reconnect under way, not by the person
+            return self.session.healing or self.session.lost or not self.session.closed
         return isinstance(error, ConnectError) and not isinstance(error, (AuthorizationRequired, AuthorizationFailed))
-
-    async def _recover(self) -> None:
-        """Reconnect the lost connection, once for every call that saw it go: the first caller reconnects,
-        the rest wait for it; if it failed while they waited, they fail with it (and back off)."""
-        tried = self._reconnects
-        async with self._reconnecting:
-            if self._broken is None and not self.session.lost:
-                return  # reconnected while this call waited
-            if self._reconnects != tried and self._broken is not None:
-                raise copy.copy(self._broken)
-            self._reconnects += 1
-            why = self.session.lost_reason or (self._broken.message if self._broken else "")
-            try:
-                await self.session.reconnect()
-            except MCPNBError as error:
-                self._broken = error
-                self.session.events.record("map", f"{self.label}: could not reconnect: {error.message}")
-                raise
-            self._broken = None
-            self.session.events.record("map", f"{self.label}: reconnected (the connection was lost: {why})")
 
     # -- the checkpoint ---------------------------------------------------------------------
 
     def _spawn_save(self) -> None:
-        """Write the rows kept so far in a task beside the workers; the map goes on meanwhile. A write is
-        never cut off half-way: anyio waits for its thread even when the map is cancelled."""
-        assert self._group is not None and self.store is not None
-        self._group.start_soon(self._write, *self.store.take())
+        """Write the rows kept so far in a task beside the workers; the map goes on meanwhile."""
+        assert self._group is not None
+        self._group.start_soon(self._write)
 
-    async def _write(self, number: int, rows: list[Any]) -> None:
+    async def _write(self) -> None:
+        """Take the rows kept so far and write them, shielded from the first line: rows once taken are
+        always written, even when the map is cancelled meanwhile. A task cancelled before it ran takes
+        nothing, and the final ``_save`` writes its rows."""
         assert self.store is not None
-        try:
-            await anyio.to_thread.run_sync(self.store.write, number, rows)
-        except MCPNBError as error:  # the map stops with this one error, not a group of them
-            self._write_failed = error
-            assert self._group is not None
-            self._group.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            number, rows = self.store.take()
+            try:
+                await anyio.to_thread.run_sync(self.store.write, number, rows)
+            except MCPNBError as error:  # the map stops with this one error, not a group of them
+                self._write_failed = error
+                if self._group is not None:
+                    self._group.cancel_scope.cancel()
 
     async def _save(self) -> None:
         """Write what is left (shielded: this runs while the map is being cancelled, too)."""
         if self.store is None:
             return
-        with anyio.CancelScope(shield=True):
-            await self._write(*self.store.take())
+        await self._write()
         if self._write_failed is not None:
             raise self._write_failed
 
@@ -370,12 +360,15 @@ class _Run:
         lines = "\n".join(f"  row {index}: {text}" for index, text in self.first_errors)
         where = str(self.store.path) if self.store is not None else None
         hint = (f"the rows done are in error.frame and in the checkpoint; run the same map again "
-                f"(checkpoint={where!r}) to go on with the rest." if where else
+                f"(checkpoint={where!r}) to go on: it calls the rest, and the rows that failed for a passing "
+                "reason again where a retry is allowed (see map's doc)." if where else
                 "the rows done are in error.frame; map(..., checkpoint=PATH) keeps finished rows, so that "
                 "running it again goes on where it stopped.")
+        failed = sum(isinstance(self.outcomes[i], BaseException) or self.outcomes[i].raw.is_error for i in done)
         return TooManyErrors(
             f"{self.label}: stopped after {self.failed} rows failed (max_errors={self.max_errors}); "
-            f"{len(done)} of {len(self.arguments)} rows done. The first errors:\n{lines}",
+            f"{len(done)} of {len(self.arguments)} rows done ({len(done) - failed} answered, {failed} failed). "
+            f"The first errors:\n{lines}",
             frame=frame, done=len(done), failed=self.failed, errors=self.first_errors, checkpoint=where, hint=hint)
 
 
@@ -391,9 +384,9 @@ def _checked_rate(value: Any) -> float:
 def _limiter(rate: Any) -> Any:
     if rate is None:
         return None
-    if isinstance(rate, RateLimit) or (not isinstance(rate, (int, float)) and callable(getattr(rate, "acquire", None))):
+    if isinstance(rate, RateLimit):
         return rate  # shared with other maps
-    return RateLimit(_checked_rate(rate))
+    return RateLimit(_checked_rate(rate))  # anything else (a semaphore, say) is refused there
 
 
 def _check_options(concurrency: Any, retries: Any, idempotent: Any, max_errors: Any, checkpoint: Any) -> None:
@@ -421,6 +414,17 @@ def _wait(attempt: int, error: MCPNBError) -> float | None:
     if asked is not None:
         return None if asked > MAX_RETRY_AFTER else asked + random.uniform(0, BACKOFF_BASE)
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
+
+
+def _nothing_sent(error: MCPNBError) -> bool:
+    """Whether ``error`` says the call never reached the tool, so that calling it again is safe for any tool:
+    a reconnect that failed, a request not sent while the connection was being reconnected, or HTTP 429
+    (the server refused the call before running it). Not 503: a proxy may have passed the call on."""
+    if getattr(error, "nothing_sent", False):  # the session found the connection gone before sending
+        return True
+    if isinstance(error, ServerError):
+        return error.status == 429
+    return isinstance(error, ConnectError) and not isinstance(error, (AuthorizationRequired, AuthorizationFailed))
 
 
 def _why(error: MCPNBError) -> str:

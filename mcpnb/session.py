@@ -18,6 +18,7 @@ Adding a protocol verb: a coroutine here, then its two lines in ``Server``.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import json
 import time
@@ -108,6 +109,8 @@ class Session:
         self.replaced_by: str | None = None  # the name of the newer connection that replaced this one
         self._link: Link | None = None
         self._reopen_failed: MCPNBError | None = None  # why the last reconnect failed, until close() or success
+        self._healing = anyio.Lock()  # one reconnect at a time for every map on this connection (heal())
+        self._heals = 0  # reconnects heal() began
         self._closed_link: Link | None = None  # kept after close() so stderr can still be read
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
@@ -213,6 +216,31 @@ class Session:
             self._reopen_failed = error
             raise
 
+    async def heal(self, who: str | None = None) -> None:
+        """Reconnect a lost connection once for every caller that saw it go (all the maps sharing this
+        connection): the first reconnects, the rest wait for it and go on; if it failed while they waited,
+        they get its error (and back off), and the next call tries again. A connection closed on purpose
+        (``close()``) stays closed. ``who`` names the caller in the activity record."""
+        tried = self._heals
+        async with self._healing:
+            if not self.lost:
+                return  # reconnected while this caller waited, or closed on purpose
+            if self._heals != tried and self._reopen_failed is not None:
+                raise copy.copy(self._reopen_failed)  # the reconnect this caller waited for failed
+            self._heals += 1
+            why = self.lost_reason
+            try:
+                await self.reconnect()
+            except MCPNBError as error:
+                self.events.record("map", f"{who or self.name}: could not reconnect: {error.message}")
+                raise
+            self.events.record("map", f"{who or self.name}: reconnected (the connection was lost: {why})")
+
+    @property
+    def healing(self) -> bool:
+        """Whether ``heal()`` is reconnecting (a call now waits for it rather than fail)."""
+        return self._healing.locked()
+
     @property
     def closed(self) -> bool:
         return self._link is None or self._link.closed
@@ -238,12 +266,20 @@ class Session:
         return self._link.lost.message if self._link.lost is not None else None
 
     def require_link(self) -> Link:
-        """The open link, or ConnectionClosed saying why there is none."""
+        """The open link, or ConnectionClosed saying why there is none (its ``nothing_sent`` is True:
+        the request was not sent, so it may be made again once reconnected)."""
         if self._link is None:
+            if self._healing.locked():
+                error = ConnectionClosed(f"The connection to {self.name!r} is being reconnected.",
+                                         hint="try again in a moment: map() waits for the reconnect.")
+                error.nothing_sent = True  # type: ignore[attr-defined]
+                raise error
             if self._reopen_failed is not None:
-                raise ConnectionLost(f"The connection to {self.name!r} was lost, and reconnecting failed: "
-                                     f"{self._reopen_failed.message}",
-                                     hint="server.reconnect() tries again once the server is back.")
+                lost = ConnectionLost(f"The connection to {self.name!r} was lost, and reconnecting failed: "
+                                      f"{self._reopen_failed.message}",
+                                      hint="server.reconnect() tries again once the server is back.")
+                lost.nothing_sent = True  # type: ignore[attr-defined]
+                raise lost
             if self.replaced_by:
                 raise ConnectionClosed(
                     f"This connection to {self.name!r} was replaced by a newer one with the same name.",
@@ -331,6 +367,12 @@ class Session:
         wanted = True if progress is UNSET else progress
         # The line is made only if the server reports progress (most calls report none): see OnDemand.
         bar = OnDemand(f"{self.name}.{tool}", unit="step") if wanted and not callable(wanted) else None
+        if link is not self._link or link.lost is not None:  # lost or reconnected while the arguments were checked
+            gone = copy.copy(link.lost) if link.lost is not None else ConnectionClosed(
+                f"The connection to {self.name!r} was closed before the call of {tool!r} was sent.",
+                hint="server.reconnect() opens it again.")
+            gone.nothing_sent = True  # type: ignore[attr-defined]  (see require_link)
+            raise gone
         started = time.perf_counter()
         try:
             raw = await link.request(

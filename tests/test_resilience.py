@@ -238,7 +238,7 @@ def test_max_errors_stops_with_the_rows_done_and_cancels_the_calls_under_way(fau
         faulty.map("lookup", rows, concurrency=3, max_errors=2, progress=False)
     error = caught.value
     assert error.failed == 2 and error.done == 3 and error.checkpoint is None
-    assert "stopped after 2 rows failed (max_errors=2); 3 of 6 rows done" in str(error)
+    assert "stopped after 2 rows failed (max_errors=2); 3 of 6 rows done (1 answered, 2 failed)" in str(error)
     assert "row 3: Error executing tool lookup" in str(error) and "checkpoint=PATH" in str(error)
     assert error.frame.index.tolist() == [2, 3, 4] and error.frame["square"].tolist()[0] == 9
     wait_for(lambda: all(m.exists() for m in markers), 10)
@@ -354,3 +354,114 @@ def test_in_a_kernel_an_interrupted_map_resumes_from_its_checkpoint(tmp_path):
         assert kernel.run("len(table), table['error'].isna().all()") == "(40, np.True_)"
     finally:
         kernel.stop(now=True)
+
+
+# -- review findings (issue 16) --------------------------------------------------------------------
+
+
+def test_rows_finished_as_max_errors_stops_reach_the_checkpoint_and_are_not_called_again(faulty, tmp_path,
+                                                                                       monkeypatch):
+    from mcpnb import checkpoint
+
+    monkeypatch.setattr(checkpoint, "EVERY_SECONDS", 0)  # a part is due after every row, the last one too
+    path = tmp_path / "stopped"
+    rows = [{"n": 0}, {"n": 1}, {"n": -2}, {"n": 3}, {"n": 4}]  # append_row: not safe to repeat
+    with pytest.raises(mcpnb.TooManyErrors) as caught:
+        faulty.map("append_row", rows, concurrency=1, max_errors=1, checkpoint=path, progress=False)
+    assert caught.value.frame.index.tolist() == [0, 1, 2]
+    faulty.map("append_row", rows, concurrency=1, max_errors=1, checkpoint=path, progress=False)
+    assert tally(faulty) == {f"append_row:{n}": 1 for n in (0, 1, -2, 3, 4)}  # none of rows 0-2 again
+
+
+@pytest.mark.parametrize("rate", [threading.Semaphore(2), asyncio.Semaphore(2)])
+def test_rate_takes_a_number_or_a_rate_limit_not_any_object_with_acquire(faulty, rate):
+    with pytest.raises(mcpnb.ConfigError, match="rate= must be a number of calls a second above 0 \\(or a RateLimit\\)"):
+        faulty.map("lookup", [{"n": 1}], rate=rate, progress=False)
+    assert tally(faulty) == {}
+
+
+def test_a_rate_limit_below_one_a_second_lets_calls_through():
+    with http_server([*HELPDESK, "--rate-limit", "0.5"]) as (url, _process):
+        server = mcpnb.connect(url, name="slowly")
+        assert server.call("get_order", order_id=1).structured["id"] == 1
+        server.close()
+
+
+def test_two_maps_on_one_connection_share_its_reconnect_and_every_row_is_answered(faulty, tmp_path):
+    flag = tmp_path / "crashed"
+    first = [{"n": i, "stall": 0.3} for i in range(8)]
+    first[3]["crash_once"] = str(flag)  # the server exits on this row, once: both maps lose their calls
+    second = [{"n": 100 + i, "stall": 0.3} for i in range(8)]
+
+    async def both():
+        return await asyncio.gather(faulty.amap("lookup", first, concurrency=3, progress=False),
+                                    faulty.amap("lookup", second, concurrency=3, progress=False))
+
+    one, two = asyncio.run(both())
+    assert flag.exists()
+    assert one["error"].isna().all() and two["error"].isna().all()
+    assert one["square"].tolist() == [i * i for i in range(8)]
+    assert two["square"].tolist() == [(100 + i) ** 2 for i in range(8)]
+    reconnects = [s for s in faulty.activity["summary"] if ": reconnected (" in s]
+    assert len(reconnects) == 1  # one reconnect for both maps
+
+
+
+def test_429_refused_calls_are_retried_and_resumed_for_any_tool_as_nothing_ran(tmp_path):
+    path = tmp_path / "refused"
+    rows = [{"order_id": i} for i in range(1, 5)]
+    with http_server([*HELPDESK, "--rate-limit", "1"]) as (url, _process):
+        server = mcpnb.connect(url, name="throttled")
+        first = server.map("get_order", rows, concurrency=4, retries=0, idempotent=False, checkpoint=path,
+                           progress=False)
+        refused = first["error"].dropna()
+        assert len(refused) and all("HTTP 429" in e for e in refused)
+        resumed = server.map("get_order", rows, concurrency=4, retries=5, idempotent=False, checkpoint=path,
+                             progress=False)
+        assert resumed["error"].isna().all() and resumed["id"].tolist() == [1, 2, 3, 4]
+        server.close()
+
+
+def test_a_connection_closed_on_purpose_during_a_map_is_not_reconnected(faulty):
+    rows = [{"n": i, "stall": 0.3} for i in range(40)]
+    faulty.call("lookup", n=999)  # listed and answering before the timer starts
+    closer = threading.Timer(1.0, faulty.close)
+    closer.start()
+    frame = faulty.map("lookup", rows, concurrency=2, progress=False)
+    closer.join()
+    assert faulty.session.closed and not faulty.session.lost
+    assert frame["error"].iloc[-1] == "The connection to 'faulty' is closed."
+    assert not [s for s in faulty.activity["summary"] if "reconnect" in s]
+
+
+def test_a_checkpoint_folder_is_written_by_one_map_at_a_time(faulty, tmp_path, monkeypatch):
+    from mcpnb import checkpoint
+
+    monkeypatch.setattr(checkpoint, "LOCK_WAIT", 0.5)
+    path = tmp_path / "shared"
+    rows = [{"n": i, "stall": 0.3} for i in range(12)]
+    other = mcpnb.connect(FAULTY, name="other")
+
+    async def both():
+        first = asyncio.ensure_future(faulty.amap("lookup", rows, concurrency=2, checkpoint=path, progress=False))
+        await asyncio.sleep(1.0)  # the first map holds the folder
+        with pytest.raises(mcpnb.ConfigError, match="Another map is writing the checkpoint"):
+            await other.amap("lookup", rows, checkpoint=path, progress=False)
+        return await first
+
+    frame = asyncio.run(both())
+    assert frame["error"].isna().all()
+    assert other.map("lookup", rows, checkpoint=path, progress=False).equals(frame)  # let go: all from disk
+    assert tally(other) == {}
+    assert not list(path.glob(".*tmp"))
+
+
+def test_a_lock_left_by_a_process_that_died_is_taken_over(faulty, tmp_path):
+    path = tmp_path / "orphan"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, pathlib; p = pathlib.Path(sys.argv[1]); p.mkdir();"
+        "fd = os.open(p / '.lock', os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); os._exit(9)"),
+        str(path)])
+    assert holder.wait(30) == 9
+    frame = faulty.map("lookup", [{"n": 2}, {"n": 3}], checkpoint=path, progress=False)
+    assert frame["square"].tolist() == [4, 9]

@@ -33,7 +33,9 @@ class Trouble:
         self.app = app
         self.rate_limit = rate_limit
         self.fail_rate = fail_rate
-        self._tokens = float(rate_limit or 0)  # the bucket starts full: N calls in the first second pass
+        # The bucket holds N tokens (at least one, so that a limit below 1 a second still lets calls through).
+        self._capacity = max(1.0, float(rate_limit or 0))
+        self._tokens = self._capacity  # the bucket starts full: N calls in the first second pass
         self._filled = time.monotonic()
         self._random = random.Random(seed)
         self.throttled = 0  # tool calls answered 429
@@ -72,7 +74,7 @@ class Trouble:
         if self.rate_limit is None:
             return None
         now = time.monotonic()
-        self._tokens = min(self.rate_limit, self._tokens + (now - self._filled) * self.rate_limit)
+        self._tokens = min(self._capacity, self._tokens + (now - self._filled) * self.rate_limit)
         self._filled = now
         if self._tokens >= 1:
             self._tokens -= 1
