@@ -36,8 +36,8 @@ from . import apps, runtime
 from .auth import Authorization, AuthStatus
 from .catalog import KINDS, Catalog, list_change_flags
 from .connection import Link, negotiated_era, quietly
-from .errors import (CallCancelled, ConfigError, ConnectionClosed, ConnectionLost, InvalidArguments, MCPNBError,
-                     ProtocolError, RequestTimeout, ServerWarning)
+from .errors import (CallCancelled, ConfigError, ConnectError, ConnectionClosed, ConnectionLost, InvalidArguments,
+                     MCPNBError, ProtocolError, RequestTimeout, ServerWarning)
 from .events import Events
 from .handlers import Answers, RootsOption, root_uris, roots_from
 from .listings import Listing, Prompt, Resource, ResourceTemplate, Tool
@@ -212,8 +212,10 @@ class Session:
         self.replaced_by = None
         try:
             await self.open()
-        except MCPNBError as error:  # the server is still away: lost, not closed by the person
-            self._reopen_failed = error
+        except BaseException as error:  # the server is still away, or the reopening was cut short (a map
+            # stopped, an interrupt): lost, not closed by the person, so the next map or reconnect() tries again
+            self._reopen_failed = error if isinstance(error, MCPNBError) else ConnectError(
+                f"Reconnecting to {self.name!r} was cancelled before it finished.")
             raise
 
     async def heal(self, who: str | None = None) -> None:
