@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from . import DEMO_SYSTEMS, build_server
 
@@ -83,26 +84,22 @@ def _seconds(text: str) -> int:
     return value
 
 
-def _per_second(text: str) -> float:
-    """A rate above 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a number above 0")
-    return value
+def _number(accepts: Callable[[float], bool], needs: str) -> Callable[[str], float]:
+    """An argparse type: a number that ``accepts`` takes, else an error saying what it ``needs``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not accepts(value):
+            raise argparse.ArgumentTypeError(needs)
+        return value
+
+    return parse
 
 
-def _share(text: str) -> float:
-    """A share from 0 to 1 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("must be from 0 to 1")
-    return value
+_per_second = _number(lambda v: 0 < v < float("inf"), "must be a number above 0")  # --rate-limit
+_share = _number(lambda v: 0 <= v <= 1, "must be from 0 to 1")  # --fail-rate
 
 
 if __name__ == "__main__":
