@@ -25,6 +25,7 @@ and pays for its tasks and processes; it is for more cores and more machines.
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import random
 import statistics
@@ -120,8 +121,9 @@ def main() -> None:
         median = statistics.median(times[name])
         whole, low, high = found[name]
         print(f"{name:10} {median:8.1f}s {args.rows / median:9.0f}   {whole:.2f} ({low:.2f}-{high:.2f})")
-    print("'raw again' is the control. On 2 cores Dask's workers, their servers and the scheduler share the "
-          "cores with this process: read the dask line as what the cluster costs here, not what it gains.")
+    print(f"'raw again' is the control. One kernel's map keeps one core busy; Dask's workers, their servers "
+          f"and the scheduler share this machine's {os.cpu_count()} cores with this process, so the dask line "
+          "is what its workers gain here (or cost, on a run too short to repay the cluster's start).")
 
 
 if __name__ == "__main__":
