@@ -25,8 +25,8 @@ and pays for its tasks and processes; it is for more cores and more machines.
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import random
 import statistics
 import sys
