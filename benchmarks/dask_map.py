@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +39,7 @@ import mcpnb
 import mcpnb.dask
 
 sys.path.insert(0, str(Path(__file__).parent))
-from overhead import ratios  # noqa: E402
+from overhead import ratios, shuffled_rounds  # noqa: E402
 
 ECHO = [sys.executable, str(Path(__file__).with_name("echo_server.py"))]
 SIDES = ("raw", "raw again", "map", "dask")
@@ -86,15 +84,8 @@ async def measure(rows: int, rounds: int, partitions: int, concurrency: int) -> 
             assert len(result) == rows and result["error"].isna().all()
 
         sides = list(zip(SIDES, (raw_side, control_side, map_side, dask_side)))
-        times: dict[str, list[float]] = {name: [] for name in SIDES}
-        order = random.Random(2026)
-        for number in range(rounds):
-            order.shuffle(sides)
-            for name, side in sides:
-                started = time.perf_counter()
-                await side()
-                times[name].append(time.perf_counter() - started)
-            print(f"  round {number + 1}: " + ", ".join(f"{n} {times[n][-1]:.1f} s" for n in SIDES), flush=True)
+        times = await shuffled_rounds(sides, rounds, lambda number, times: print(
+            f"  round {number + 1}: " + ", ".join(f"{n} {times[n][-1]:.1f} s" for n in SIDES), flush=True))
     server.close()
     return times
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import socket
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 import mcpnb
-from overhead import ratios  # this folder is on sys.path when a benchmark runs as a script
+from overhead import ratios, shuffled_rounds  # this folder is on sys.path when a benchmark runs as a script
 
 ECHO = [sys.executable, str(Path(__file__).with_name("echo_server.py"))]
 TOOL, WAIT = "slow_echo", 0.02
@@ -112,20 +111,12 @@ async def measure(targets: list[Any], calls: int, levels: list[int], rounds: int
             return run
 
         found = {}
-        order = random.Random(2026)
         for concurrency in levels:
             sides = list(zip(SIDES, (gathered(raw, concurrency), gathered(control, concurrency),
                                      by_map(concurrency), by_amap(concurrency))))
             for _, run in sides:  # warm up every side at this concurrency
                 await run()
-            times: dict[str, list[float]] = {name: [] for name in SIDES}
-            for _ in range(rounds):
-                order.shuffle(sides)
-                for name, run in sides:
-                    started = time.perf_counter()
-                    await run()
-                    times[name].append(time.perf_counter() - started)
-            found[concurrency] = times
+            found[concurrency] = await shuffled_rounds(sides, rounds)
     mapped.close()
     amapped.close()
     return found

@@ -163,18 +163,23 @@ async def _open_on_mcpnb_loop(target: Any) -> _OnMcpnbLoop:
     return runtime.run(start())
 
 
-async def shuffled_rounds(sides: list[tuple[str, Callable[[], Any]]], rounds: int) -> dict[str, list[float]]:
-    """Seconds of each side's call, round by round, the sides in a new (seeded) order each round."""
+async def shuffled_rounds(sides: list[tuple[str, Callable[[], Any]]], rounds: int,
+                          after_round: Callable[[int, dict[str, list[float]]], Any] | None = None,
+                          ) -> dict[str, list[float]]:
+    """Seconds of each side's call, round by round, the sides in a new (seeded) order each round;
+    ``after_round(number, times)`` is called after each (to print progress on long rounds)."""
     times: dict[str, list[float]] = {name: [] for name, _ in sides}
     clock = time.perf_counter
     order = random.Random(2026)
     sides = list(sides)
-    for _ in range(rounds):
+    for number in range(rounds):
         order.shuffle(sides)
         for name, call in sides:
             started = clock()
             await call()
             times[name].append(clock() - started)
+        if after_round is not None:
+            after_round(number, times)
     return times
 
 
