@@ -28,6 +28,12 @@ caches are warm), and a fixed rotation left the control side 5% "faster". A figu
 per-call time of a side to the raw side's; the spread is the lowest and
 highest of the same ratio taken over ``--blocks`` consecutive blocks of rounds.
 Target: mcpnb at most 1.05.
+
+Under each row, "client CPU" is the mean CPU time a call costs this process
+(every thread: the loop's work counts), raw's and what each side spends more.
+It varies far less than the time and says what the extra is made of: the hop
+(raw+hop) is mostly waking threads, which on this two-core VM costs more CPU
+than all of mcpnb's own work on the loop.
 """
 
 from __future__ import annotations
@@ -87,8 +93,10 @@ def http_servers(argv: list[str], count: int) -> Iterator[list[str]]:
             process.wait(10)
 
 
-async def measure(targets: list[Any], tool: str, arguments: dict[str, Any], calls: int) -> dict[str, list[float]]:
-    """Per-call seconds of each side, round by round, in shuffled order (``targets``: one per side)."""
+async def measure(targets: list[Any], tool: str, arguments: dict[str, Any], calls: int,
+                  cpu: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Per-call seconds of each side, round by round, in shuffled order (``targets``: one per side);
+    each call's CPU seconds in this process go in ``cpu``."""
     raw_target, control_target, hop_target, loud_target, quiet_target, awaited_target = targets
     loud = mcpnb.connect(loud_target, name="bench")
     quiet = mcpnb.connect(quiet_target, name="bench-quiet")
@@ -122,7 +130,7 @@ async def measure(targets: list[Any], tool: str, arguments: dict[str, Any], call
         for _ in range(20):  # warm up every side
             for _, call in sides:
                 await call()
-        times = await shuffled_rounds(sides, calls)
+        times = await shuffled_rounds(sides, calls, cpu=cpu)
     runtime.run(hopped.close())
     for server in (loud, quiet, awaited):
         server.close()
@@ -165,19 +173,24 @@ async def _open_on_mcpnb_loop(target: Any) -> _OnMcpnbLoop:
 
 async def shuffled_rounds(sides: list[tuple[str, Callable[[], Any]]], rounds: int,
                           after_round: Callable[[int, dict[str, list[float]]], Any] | None = None,
-                          ) -> dict[str, list[float]]:
+                          cpu: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
     """Seconds of each side's call, round by round, the sides in a new (seeded) order each round;
-    ``after_round(number, times)`` is called after each (to print progress on long rounds)."""
+    ``after_round(number, times)`` is called after each (to print progress on long rounds). ``cpu``,
+    if given, gets each call's CPU seconds in this process (every thread of it: the loop's too)."""
     times: dict[str, list[float]] = {name: [] for name, _ in sides}
-    clock = time.perf_counter
+    if cpu is not None:
+        cpu.update({name: [] for name, _ in sides})
+    clock, cpu_clock = time.perf_counter, time.process_time
     order = random.Random(2026)
     sides = list(sides)
     for number in range(rounds):
         order.shuffle(sides)
         for name, call in sides:
-            started = clock()
+            started, used = clock(), cpu_clock()
             await call()
             times[name].append(clock() - started)
+            if cpu is not None:
+                cpu[name].append(cpu_clock() - used)
         if after_round is not None:
             after_round(number, times)
     return times
@@ -213,13 +226,18 @@ def main() -> None:
             else:
                 params = StdioServerParameters(command=argv[0], args=argv[1:])
                 targets = [params, params, params, argv, argv, argv]  # mcpnb takes the command line itself
-            times = asyncio.run(measure(targets, tool, arguments, args.calls))
+            cpu: dict[str, list[float]] = {}
+            times = asyncio.run(measure(targets, tool, arguments, args.calls, cpu))
         found = ratios(times, args.blocks)
         cells = [f"{found[name][0]:.3f} ({found[name][1]:.2f}-{found[name][2]:.2f})" for name in SIDES[1:]]
         print(f"{label:20} {statistics.median(times['raw']) * 1e6:7.0f} us  " + "  ".join(f"{c:>18}" for c in cells))
+        used = {name: statistics.mean(values) * 1e6 for name, values in cpu.items()}
+        print(f"{'  client CPU':20} {used['raw']:7.0f} us  "
+              + "  ".join(f"{used[name] - used['raw']:+15.0f} us" for name in SIDES[1:]))
     print(f"ratios to the raw median (lowest-highest over {args.blocks} blocks); {args.calls} rounds in shuffled "
           "order, each side its own server process. Target: mcpnb <= 1.05; 'raw again' is the control; "
-          "'raw+hop' is the thread hop alone.")
+          "'raw+hop' is the thread hop alone. 'client CPU': the mean CPU time of a call in this process (all "
+          "its threads), and what each side spends more than raw.")
 
 
 if __name__ == "__main__":

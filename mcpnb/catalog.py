@@ -97,6 +97,10 @@ class Catalog:
         """The listing of ``kind`` already fetched (perhaps marked stale), or None; never asks the server."""
         return self._listings.get(kind)
 
+    def fresh(self, kind: str) -> Listing[Any] | None:
+        """The listing of ``kind`` if it is known and not stale (what ``get`` would return at once), else None."""
+        return None if kind in self._stale else self._listings.get(kind)
+
     async def get(self, kind: str, link: Link, capabilities: types.ServerCapabilities,
                   timeout: float | None) -> Listing[Any]:
         """The complete listing of ``kind``, fetched if not known or stale."""

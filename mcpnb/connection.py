@@ -49,6 +49,7 @@ from .errors import (
 )
 from .masking import Redactor, redact_value, register_secrets
 from .process import ProcessWatch, StderrTail
+from .streams import Watched
 from .targets import Target
 from .trace import Tap, Trace
 from .unreadable import HttpFailure, HttpFailures, Unreadable, http_failure, is_unreadable
@@ -161,10 +162,10 @@ class Link:
         else:
             transport = self.target.transport(max_event_size=self.max_event_size, on_response=http.observe,
                                               auth=self.authorization.http_auth if self.authorization else None)
-        if self.trace is not None and self.target.kind != "inprocess":
-            transport = Tap(transport, self.trace)
-        if self.target.kind != "inprocess":
-            self.unreadable = transport = Unreadable(transport, http)
+        if self.target.kind != "inprocess":  # the trace first: it notes what came, before it is mended
+            self.unreadable = Unreadable(http)
+            watchers = [Tap(self.trace)] if self.trace is not None else []
+            transport = Watched(transport, [*watchers, self.unreadable])
         asyncio.get_running_loop().create_task(self._hold(transport))
         if not await self._wait_ready():
             if self.watch is not None and self.watch.pid:  # it never answered: no grace period for it

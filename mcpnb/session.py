@@ -115,6 +115,7 @@ class Session:
         self._info: ServerInfo | None = None
         self._trace: Trace | None = None  # made with the first link, kept across reconnects
         self._unchecked: set[str] = set()  # tools whose unusable input schema was reported
+        self._checked: dict[str, tuple[Listing[Any] | None, Tool, bool]] = {}  # by tool name: see _checks_for
         # The structured content of recent calls, by tool, and the results refused against the tool's output
         # schema (why): lint checks the first against the output schema and reports the second.
         self.seen_structured: deque[tuple[str, Any]] = deque(maxlen=SEEN_RESULTS)
@@ -355,14 +356,19 @@ class Session:
         link = self.require_link()
         if arguments is not None and not isinstance(arguments, Mapping):
             raise ConfigError(f"Arguments for {tool!r} must be a dict, not {type(arguments).__name__}.")
-        args = to_json(dict(arguments or {}))
+        args = to_json(arguments) if arguments else {}
         if validate is not False:
-            spec = await self._tool(tool)
+            # Known from an earlier call while the listing stands: this is on every call's way.
+            tools, known = self.catalog.fresh("tools"), self._checked.get(tool)
+            if known is None or tools is None or known[0] is not tools:
+                known = await self._checks_for(tool)
+            spec = known[1]
             if not prepared(spec.input_schema):  # compiled once, off the loop: a big one would stall it
                 await anyio.to_thread.run_sync(prepare, spec.input_schema)
             problems = check_arguments(spec.input_schema, args)
             self._report_unusable(spec)
-            problems += _option_clashes(spec, args, timeout=timeout, validate=validate, progress=progress)
+            if known[2]:  # the tool has an argument named like a call option
+                problems += _option_clashes(spec, args, timeout=timeout, validate=validate, progress=progress)
             if problems:
                 raise InvalidArguments(tool, problems, hint=_arguments_hint(spec))
         limit = self._limit(timeout)
@@ -404,6 +410,19 @@ class Session:
                     f"{why}. Its calls go out unchecked.")
             self.events.record("schema", text)
             runtime.warn(ServerWarning(text))
+
+    async def _checks_for(self, tool: str) -> tuple[Listing[Any] | None, Tool, bool]:
+        """(the tools listing, the tool's spec, whether an argument is named like a call option), kept in
+        ``_checked`` for the next calls while that listing stands."""
+        spec = await self._tool(tool)
+        declared = spec.input_schema.get("properties") or {}
+        known = (self.catalog.fresh("tools"), spec, any(name in declared for name in CALL_OPTIONS))
+        if known[0] is not None:
+            stale = [name for name, (listing, _, _) in self._checked.items() if listing is not known[0]]
+            for name in stale:
+                del self._checked[name]
+            self._checked[tool] = known
+        return known
 
     async def _tool(self, name: str) -> Tool:
         """The listed tool ``name``, looking again once if it is not known (the list may have grown)."""
@@ -562,6 +581,9 @@ def _with_timeout(awaitable: Awaitable[Any], limit: float | None) -> Awaitable[A
             return await awaitable
 
     return bounded()
+
+
+CALL_OPTIONS = ("timeout", "validate", "progress")  # call()'s keyword options, which a tool's arguments may shadow
 
 
 def _option_clashes(spec: Tool, args: Mapping[str, Any], **options: Any) -> list[tuple[str, str]]:

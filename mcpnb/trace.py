@@ -2,7 +2,7 @@
 
 A learner sees the handshake or ``server/discover``, the ``_meta`` envelope of
 the 2026-07-28 era, notifications and cancellations; an analyst sees which call
-was slow. ``Tap`` wraps the SDK transport's two streams and notes each message
+was slow. ``Tap`` watches the SDK transport's two streams and notes each message
 as it passes, with the time; nothing is serialised on the way (the call path
 stays as fast as without a trace). Summaries and sizes are worked out when
 someone looks (``Trace.frame``), and every text goes through the connection's
@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from mcp.shared.message import SessionMessage
 
 from .excerpt import excerpt
-from .streams import ReadThrough, WriteThrough
 
 if TYPE_CHECKING:
     from .traceframe import TraceFrame
@@ -482,39 +481,19 @@ def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _Noting:
-    """Notes each message that passes in a Trace, with its ``direction``."""
-
-    direction = ""
-
-    def __init__(self, inner: Any, trace: Trace) -> None:
-        super().__init__(inner)  # type: ignore[call-arg]  (the stream class beside it in the bases)
-        self._trace = trace
-
-    def seen(self, item: Any) -> Any:
-        if isinstance(item, SessionMessage):
-            self._trace.note(self.direction, item.message)
-        return item
-
-
-class _TapRead(_Noting, ReadThrough):
-    direction = "←"
-
-
-class _TapWrite(_Noting, WriteThrough):
-    direction = "→"
-
-
 class Tap:
-    """An SDK transport, entered as is, whose two streams note every message in a Trace."""
+    """A transport's watcher (``streams.Watched``) that notes every message in a Trace."""
 
-    def __init__(self, transport: Any, trace: Trace) -> None:
-        self._transport, self._trace = transport, trace
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
         trace.wired = True
 
-    async def __aenter__(self) -> tuple[Any, Any]:
-        read_stream, write_stream = await self._transport.__aenter__()
-        return _TapRead(read_stream, self._trace), _TapWrite(write_stream, self._trace)
+    def read(self, item: Any) -> Any:
+        if isinstance(item, SessionMessage):
+            self._trace.note("←", item.message)
+        return item
 
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._transport.__aexit__(*exc_info)
+    def write(self, item: Any) -> Any:
+        if isinstance(item, SessionMessage):
+            self._trace.note("→", item.message)
+        return item

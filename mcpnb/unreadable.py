@@ -3,7 +3,7 @@
 The SDK hands a line it cannot read (not JSON, the wrong shape such as
 ``"result": 42``, nesting too deep, bytes that are not UTF-8) to the message
 handler as an exception and drops it, so the request it answered would wait
-forever. ``Unreadable`` wraps a transport, notes the id of each request sent,
+forever. ``Unreadable`` watches a transport, notes the id of each request sent,
 and turns such a line into a JSON-RPC error for the request it answered, the
 one whose id it carries. A line with no id of a waiting request in it answers
 nothing: the message handler notes it (a guess would fail the wrong request).
@@ -36,8 +36,6 @@ import mcp_types as types
 from mcp.shared.message import SessionMessage
 from mcp_types.methods import validate_server_result
 from pydantic import ValidationError
-
-from .streams import ReadThrough, WriteThrough
 
 __all__ = ["Unreadable", "is_unreadable", "received", "HttpFailure", "HttpFailures", "http_failure", "MARK",
            "retry_after_seconds"]
@@ -174,60 +172,10 @@ def _answer_id(text: str) -> Any:
     return json.loads(match.group(1)) if match else None
 
 
-class _Read(ReadThrough):
-    """The read stream: answers noted, unreadable ones and HTTP stand-ins made to say what came."""
-
-    def __init__(self, inner: Any, owner: Unreadable) -> None:
-        super().__init__(inner)
-        self._owner = owner
-        self._waiting = owner.waiting
-
-    def seen(self, item: Any) -> Any:
-        if isinstance(item, SessionMessage):
-            message = item.message
-            if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
-                method = self._waiting.pop(message.id, None)
-                if method in _LISTS and isinstance(message, types.JSONRPCResponse):
-                    return self._owner.readable_items(item, method)
-                failure = self._owner.http.take(message.id) if isinstance(message, types.JSONRPCError) else None
-                if failure is not None:  # the SDK's stand-in for an HTTP error: give it what the server said
-                    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id, error=types.ErrorData(
-                        code=message.error.code, message=message.error.message,
-                        data={"mark": HTTP_MARK, **asdict(failure)})), metadata=item.metadata)
-            return item
-        if not isinstance(item, Exception):
-            return item
-        text = received(item) or str(item)
-        ident = _answer_id(text)
-        if ident is None or ident not in self._waiting:
-            return item  # it answers nothing we wait for: the message handler notes it
-        self._waiting.pop(ident, None)
-        return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=types.ErrorData(
-            code=types.INTERNAL_ERROR, message=f"unreadable answer: {_why(item)[:200]}",
-            data={"mark": MARK, "received": text[:300]})))
-
-
-class _Write(WriteThrough):
-    """The write stream: the id and method of each request sent noted."""
-
-    def __init__(self, inner: Any, waiting: dict[Any, str]) -> None:
-        super().__init__(inner)
-        self._waiting = waiting
-
-    def seen(self, item: Any) -> Any:
-        message = item.message if isinstance(item, SessionMessage) else None
-        if isinstance(message, types.JSONRPCRequest):
-            self._waiting[message.id] = message.method
-        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            self._waiting.pop((message.params or {}).get("requestId"), None)  # no answer is waited for
-        return item
-
-
 class Unreadable:
-    """An SDK transport, entered as is, whose unreadable answers fail the request they answer."""
+    """A transport's watcher (``streams.Watched``): unreadable answers fail the request they answer."""
 
-    def __init__(self, transport: Any, http: HttpFailures | None = None) -> None:
-        self._transport = transport
+    def __init__(self, http: HttpFailures | None = None) -> None:
         self.http = http or HttpFailures()  # fed by the HTTP client's response hook, if there is one
         self.waiting: dict[Any, str] = {}  # requests sent and not yet answered, oldest first: id -> method
         self.version: str | None = None  # the negotiated protocol version, once known
@@ -262,9 +210,36 @@ class Unreadable:
         return SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result={**result, key: kept}),
                               metadata=item.metadata)
 
-    async def __aenter__(self) -> tuple[Any, Any]:
-        read_stream, write_stream = await self._transport.__aenter__()
-        return _Read(read_stream, self), _Write(write_stream, self.waiting)
+    def read(self, item: Any) -> Any:
+        """An item read: answers noted, unreadable ones and HTTP stand-ins made to say what came."""
+        if isinstance(item, SessionMessage):
+            message = item.message
+            if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
+                method = self.waiting.pop(message.id, None)
+                if method in _LISTS and isinstance(message, types.JSONRPCResponse):
+                    return self.readable_items(item, method)
+                failure = self.http.take(message.id) if isinstance(message, types.JSONRPCError) else None
+                if failure is not None:  # the SDK's stand-in for an HTTP error: give it what the server said
+                    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=message.id, error=types.ErrorData(
+                        code=message.error.code, message=message.error.message,
+                        data={"mark": HTTP_MARK, **asdict(failure)})), metadata=item.metadata)
+            return item
+        if not isinstance(item, Exception):
+            return item
+        text = received(item) or str(item)
+        ident = _answer_id(text)
+        if ident is None or ident not in self.waiting:
+            return item  # it answers nothing we wait for: the message handler notes it
+        self.waiting.pop(ident, None)
+        return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=ident, error=types.ErrorData(
+            code=types.INTERNAL_ERROR, message=f"unreadable answer: {_why(item)[:200]}",
+            data={"mark": MARK, "received": text[:300]})))
 
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        return await self._transport.__aexit__(*exc_info)
+    def write(self, item: Any) -> Any:
+        """An item written: the id and method of each request sent noted."""
+        message = item.message if isinstance(item, SessionMessage) else None
+        if isinstance(message, types.JSONRPCRequest):
+            self.waiting[message.id] = message.method
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            self.waiting.pop((message.params or {}).get("requestId"), None)  # no answer is waited for
+        return item

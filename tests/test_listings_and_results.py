@@ -133,6 +133,29 @@ def test_calling_a_tool_the_listing_does_not_have_yet_refetches_once():
         server.call("third")
 
 
+def test_arguments_are_checked_against_the_schema_listed_now_not_the_one_of_the_last_call():
+    # Calls keep what checking a tool's arguments needs while its listing stands (see Session._checks_for);
+    # a listing fetched again brings the tool's new schema to the next call's check.
+    from mcp.server.mcpserver import MCPServer
+
+    designer = MCPServer("designer")
+    designer.add_tool(lambda name: f"hello {name}", name="greet")
+    server = mcpnb.connect(designer, protocol="2025-11-25")
+    assert server.call("greet", name="Ada").text == "hello Ada"
+    designer.remove_tool("greet")
+
+    def greet(times: int) -> str:
+        return " ".join(["hi"] * times)
+
+    designer.add_tool(greet)
+    with pytest.raises(mcpnb.InvalidArguments, match="times: not an argument of this tool"):
+        server.call("greet", times=2, name="Ada")  # the old listing stands: it does not know times
+    server.refresh()
+    assert server.call("greet", times=2).text == "hi hi"
+    with pytest.raises(mcpnb.InvalidArguments, match="name: not an argument of this tool"):
+        server.call("greet", name="Ada")
+
+
 def test_a_template_expands_by_rfc_6570(helpdesk):
     template = helpdesk.templates["event_resource"]
     assert template.variables == ["event_id"]
