@@ -152,7 +152,7 @@ def main() -> None:
         cells = [f"{spread[name][0]:.3f} ({spread[name][1]:.2f}-{spread[name][2]:.2f})" for name in SIDES[1:]]
         print(f"{concurrency:>11} {ideal:7.2f}s {raw:10.2f}s {ideal / raw:8.0%}   "
               + "   ".join(f"{cell:>18}" for cell in cells))
-        used = {name: statistics.mean(values) / args.calls * 1e6 for name, values in cpu[concurrency].items()}
+        used = {name: statistics.median(values) / args.calls * 1e6 for name, values in cpu[concurrency].items()}
         print(f"{'client CPU':>11} {'':>8} {used['raw']:8.0f} us {'a call':>9}   "
               + "   ".join(f"{used[name] - used['raw']:+15.0f} us" for name in SIDES[1:]))
     print(f"ratios to the raw median (lowest-highest over {args.rounds} rounds, shuffled). "

@@ -29,7 +29,7 @@ per-call time of a side to the raw side's; the spread is the lowest and
 highest of the same ratio taken over ``--blocks`` consecutive blocks of rounds.
 Target: mcpnb at most 1.05.
 
-Under each row, "client CPU" is the mean CPU time a call costs this process
+Under each row, "client CPU" is the median CPU time a call costs this process
 (every thread: the loop's work counts), raw's and what each side spends more.
 It varies far less than the time and says what the extra is made of: the hop
 (raw+hop) is mostly waking threads, which on this two-core VM costs more CPU
@@ -231,12 +231,12 @@ def main() -> None:
         found = ratios(times, args.blocks)
         cells = [f"{found[name][0]:.3f} ({found[name][1]:.2f}-{found[name][2]:.2f})" for name in SIDES[1:]]
         print(f"{label:20} {statistics.median(times['raw']) * 1e6:7.0f} us  " + "  ".join(f"{c:>18}" for c in cells))
-        used = {name: statistics.mean(values) * 1e6 for name, values in cpu.items()}
+        used = {name: statistics.median(values) * 1e6 for name, values in cpu.items()}
         print(f"{'  client CPU':20} {used['raw']:7.0f} us  "
               + "  ".join(f"{used[name] - used['raw']:+15.0f} us" for name in SIDES[1:]))
     print(f"ratios to the raw median (lowest-highest over {args.blocks} blocks); {args.calls} rounds in shuffled "
           "order, each side its own server process. Target: mcpnb <= 1.05; 'raw again' is the control; "
-          "'raw+hop' is the thread hop alone. 'client CPU': the mean CPU time of a call in this process (all "
+          "'raw+hop' is the thread hop alone. 'client CPU': the median CPU time of a call in this process (all "
           "its threads), and what each side spends more than raw.")
 
 
