@@ -3,10 +3,9 @@
 An SDK transport is an async context manager that yields a read stream and a
 write stream. The trace (``trace.Tap``) and the guard against unreadable
 answers (``unreadable.Unreadable``) each want to see every message; ``Watched``
-wraps the transport once and hands each item to every watcher in turn. One
-layer for all of them, not one each: every layer costs an await on each
-message's way, and on a small call over stdio two layers cost about 2%
-(``benchmarks/overhead.py``).
+wraps the transport once and hands each item to every watcher in turn: one
+layer for all of them, not one each, since every layer adds an await (and a
+method call) to each message's way, and every message of every call passes.
 
 A watcher has ``read(item)`` and ``write(item)``, each returning the item to
 pass on (the same one, or one put in its place). Watchers are listed from the
