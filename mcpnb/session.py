@@ -417,10 +417,8 @@ class Session:
         spec = await self._tool(tool)
         declared = spec.input_schema.get("properties") or {}
         known = (self.catalog.fresh("tools"), spec, any(name in declared for name in CALL_OPTIONS))
-        if known[0] is not None:
-            stale = [name for name, (listing, _, _) in self._checked.items() if listing is not known[0]]
-            for name in stale:
-                del self._checked[name]
+        if known[0] is not None:  # what was kept from an older listing goes with it
+            self._checked = {name: kept for name, kept in self._checked.items() if kept[0] is known[0]}
             self._checked[tool] = known
         return known
 
